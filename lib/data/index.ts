@@ -1,0 +1,4 @@
+export * from "./scan";
+export * from "./validate";
+export * from "./split";
+export * from "./manifest";

@@ -1,0 +1,96 @@
+"""Executes one notebook with nbclient and reports progress as JSON lines on stdout.
+
+Usage: python3 nbexec.py '<json: {"input", "output", "kernel", "timeout", "startupTimeout"}>'
+
+Events (one JSON object per line):
+  {"event": "start", "codeCells": n}
+  {"event": "cell_start", "index": i}
+  {"event": "cell_done", "index": i, "seconds": s}
+  {"event": "cell_error", "index": i, "seconds": s, "text": "<the cell's stderr / traceback>"}
+  {"event": "failed", "index": i or null, "message": "..."}   # timeouts, dead kernel, startup errors
+  {"event": "saved", "path": "..."}
+The executed notebook is saved to "output" whether or not execution succeeds.
+Exit status: 0 when every cell ran, 1 otherwise.
+"""
+
+import json
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+
+def emit(event, **fields):
+    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def error_text(cell):
+    """tslab puts the real error (type error or stack) on stderr, not in ename/evalue."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") == "error":
+            parts.append("\n".join(output.get("traceback") or [f"{output.get('ename')}: {output.get('evalue')}"]))
+    return "".join(parts).strip()
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    nb = nbformat.read(args["input"], as_version=4)
+    started = {}
+    reported_error = []
+
+    def on_cell_start(cell, cell_index, **_):
+        if cell.cell_type == "code" and cell.source.strip():
+            started[cell_index] = time.monotonic()
+            emit("cell_start", index=cell_index)
+
+    def elapsed(cell_index):
+        return round(time.monotonic() - started.get(cell_index, time.monotonic()), 3)
+
+    def on_cell_executed(cell, cell_index, execute_reply, **_):
+        if execute_reply["content"].get("status") == "ok":
+            emit("cell_done", index=cell_index, seconds=elapsed(cell_index))
+
+    def on_cell_error(cell, cell_index, execute_reply, **_):
+        reported_error.append(cell_index)
+        emit("cell_error", index=cell_index, seconds=elapsed(cell_index), text=error_text(cell))
+
+    client = NotebookClient(
+        nb,
+        kernel_name=args["kernel"],
+        timeout=args["timeout"],
+        startup_timeout=args["startupTimeout"],
+        record_timing=True,
+        on_cell_start=on_cell_start,
+        on_cell_executed=on_cell_executed,
+        on_cell_error=on_cell_error,
+    )
+    emit("start", codeCells=sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip()))
+    ok = False
+    try:
+        client.execute()
+        ok = True
+    except CellExecutionError:
+        if not reported_error:
+            emit("failed", index=None, message="a cell failed without an error report")
+    except CellTimeoutError:
+        index = max(started) if started else None
+        emit("failed", index=index, message=f"cell timed out after {args['timeout']} s")
+    except DeadKernelError as e:
+        index = max(started) if started else None
+        emit("failed", index=index, message=f"kernel died: {e}")
+    except Exception as e:  # kernel start failures, missing kernel spec, ...
+        emit("failed", index=max(started) if started else None, message=f"{type(e).__name__}: {e}")
+    finally:
+        nbformat.write(nb, args["output"])
+        emit("saved", path=args["output"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import * as ts from "typescript";
+import { cellSource, hasTag, Notebook, NotebookCell, sourceLines } from "./notebook";
+
+export type ParamValue = string | number | boolean | null | ParamValue[] | { [key: string]: ParamValue };
+export type Params = Record<string, ParamValue>;
+
+export const PARAMETERS_TAG = "parameters";
+export const INJECTED_TAG = "injected-parameters";
+
+/** A top-level variable of the parameters cell. */
+export interface ParameterDeclaration {
+  name: string;
+  keyword: "const" | "let" | "var";
+  /** The declared type, or one inferred from a plain literal default; absent when neither is known. */
+  typeText?: string;
+}
+
+/** Reads the top-level `const`/`let`/`var name = ...` declarations of a parameters cell. */
+export function parseParameters(source: string): ParameterDeclaration[] {
+  const file = ts.createSourceFile("parameters.ts", source, ts.ScriptTarget.Latest, true);
+  const params: ParameterDeclaration[] = [];
+  for (const statement of file.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    const flags = statement.declarationList.flags;
+    const keyword = flags & ts.NodeFlags.Const ? "const" : flags & ts.NodeFlags.Let ? "let" : "var";
+    for (const decl of statement.declarationList.declarations) {
+      if (!ts.isIdentifier(decl.name)) continue;
+      const typeText = decl.type ? decl.type.getText(file) : decl.initializer && literalType(decl.initializer);
+      params.push({ name: decl.name.text, keyword, ...(typeText ? { typeText } : {}) });
+    }
+  }
+  return params;
+}
+
+/**
+ * The widened type of a JSON-like literal (`0.2` -> `number`, `[1, 2]` -> `number[]`), so that an
+ * override is checked against the kind of value the default is, not against the default itself.
+ */
+function literalType(expr: ts.Expression): string | undefined {
+  if (ts.isParenthesizedExpression(expr)) return literalType(expr.expression);
+  if (ts.isNumericLiteral(expr)) return "number";
+  if (ts.isPrefixUnaryExpression(expr) && ts.isNumericLiteral(expr.operand)) return "number";
+  if (ts.isStringLiteral(expr) || ts.isNoSubstitutionTemplateLiteral(expr)) return "string";
+  if (expr.kind === ts.SyntaxKind.TrueKeyword || expr.kind === ts.SyntaxKind.FalseKeyword) return "boolean";
+  if (ts.isArrayLiteralExpression(expr)) {
+    const elementTypes = expr.elements.map(literalType);
+    if (elementTypes.length === 0 || elementTypes.some((t) => t === undefined)) return undefined;
+    const distinct = [...new Set(elementTypes)];
+    return distinct.length === 1 ? `${distinct[0]}[]` : `(${distinct.join(" | ")})[]`;
+  }
+  if (ts.isObjectLiteralExpression(expr)) {
+    const members: string[] = [];
+    for (const prop of expr.properties) {
+      if (!ts.isPropertyAssignment(prop)) return undefined;
+      if (!ts.isIdentifier(prop.name) && !ts.isStringLiteral(prop.name)) return undefined;
+      const type = literalType(prop.initializer);
+      if (!type) return undefined;
+      members.push(`${ts.isIdentifier(prop.name) ? prop.name.text : JSON.stringify(prop.name.text)}: ${type}`);
+    }
+    return `{ ${members.join("; ")} }`;
+  }
+  return undefined;
+}
+
+/** The TypeScript source that redeclares each override with the default's keyword and type. */
+export function injectedSource(declared: ParameterDeclaration[], params: Params): string {
+  const byName = new Map(declared.map((d) => [d.name, d]));
+  const lines = ["// Parameters injected by lib/runner; the defaults are in the cell above."];
+  for (const [name, value] of Object.entries(params)) {
+    const decl = byName.get(name);
+    if (!decl) throw new UnknownParameterError(name, declared);
+    if (value === undefined) throw new Error(`Parameter "${name}" has no value`);
+    const annotation = decl.typeText ? `: ${decl.typeText}` : "";
+    lines.push(`${decl.keyword} ${name}${annotation} = ${JSON.stringify(value)};`);
+  }
+  return lines.join("\n");
+}
+
+export class UnknownParameterError extends Error {
+  constructor(name: string, declared: ParameterDeclaration[]) {
+    const known = declared.length ? declared.map((d) => d.name).join(", ") : "(none)";
+    super(`Unknown parameter "${name}"; the notebook's parameters cell declares: ${known}`);
+    this.name = "UnknownParameterError";
+  }
+}
+
+/**
+ * Returns a copy of the notebook with outputs cleared and, when there are overrides, a cell tagged
+ * `injected-parameters` right after the cell tagged `parameters`.
+ */
+export function injectParameters(nb: Notebook, params: Params, notebookName: string): Notebook {
+  const cells: NotebookCell[] = nb.cells
+    .filter((cell) => !hasTag(cell, INJECTED_TAG))
+    .map((cell) => (cell.cell_type === "code" ? { ...cell, outputs: [], execution_count: null } : { ...cell }));
+  const out: Notebook = { ...nb, cells };
+  if (Object.keys(params).length === 0) return out;
+
+  const at = cells.findIndex((cell) => cell.cell_type === "code" && hasTag(cell, PARAMETERS_TAG));
+  if (at < 0) {
+    throw new Error(`${notebookName} has no code cell tagged "${PARAMETERS_TAG}", so it takes no parameters`);
+  }
+  const source = injectedSource(parseParameters(cellSource(cells[at])), params);
+  cells.splice(at + 1, 0, {
+    // nbformat 4.5 requires every cell to have an id.
+    ...(nb.nbformat_minor >= 5 ? { id: randomUUID().slice(0, 8) } : {}),
+    cell_type: "code",
+    execution_count: null,
+    metadata: { tags: [INJECTED_TAG] },
+    outputs: [],
+    source: sourceLines(source),
+  });
+  return out;
+}
