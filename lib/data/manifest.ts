@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeJsonAtomic } from "../io";
+import { mulberry32, shuffled } from "../random";
 import type { DatasetScan, LabelledImage, Rejection } from "./scan";
 import type { Split } from "./split";
 
@@ -17,13 +18,20 @@ export interface SplitManifest {
   testDir?: string;
   seed: number;
   validFraction: number;
+  /** True for the final run: the validation images were merged back into `train`. */
+  mergedValidation: boolean;
   classes: string[];
   train: LabelledImage[];
   valid: LabelledImage[];
   rejected: Rejection[];
 }
 
-export function buildManifest(scan: DatasetScan, split: Split, options: { seed: number; validFraction: number }): SplitManifest {
+export function buildManifest(
+  scan: DatasetScan,
+  split: Split,
+  options: { seed: number; validFraction: number; mergeValidation?: boolean },
+): SplitManifest {
+  const merge = options.mergeValidation ?? false;
   return {
     version: MANIFEST_VERSION,
     root: scan.root,
@@ -31,9 +39,10 @@ export function buildManifest(scan: DatasetScan, split: Split, options: { seed: 
     testDir: scan.testDir,
     seed: options.seed,
     validFraction: options.validFraction,
+    mergedValidation: merge,
     classes: scan.classes,
-    train: split.train,
-    valid: split.valid,
+    train: merge ? [...split.train, ...split.valid] : split.train,
+    valid: merge ? [] : split.valid,
     rejected: scan.rejected,
   };
 }
@@ -81,4 +90,13 @@ export function classCounts(manifest: SplitManifest): { label: string; train: nu
   for (const image of manifest.train) counts.get(image.label)!.train++;
   for (const image of manifest.valid) counts.get(image.label)!.valid++;
   return [...counts.values()];
+}
+
+/** A few images of every class (seeded choice from both sides of the split), for a look at the data. */
+export function samplePerClass(manifest: SplitManifest, perClass: number, seed = 0): { title: string; files: string[] }[] {
+  const random = mulberry32(seed);
+  return manifest.classes.map((label) => {
+    const images = [...manifest.train, ...manifest.valid].filter((image) => image.label === label);
+    return { title: label, files: shuffled(images, random).slice(0, perClass).map((image) => imagePath(manifest, image)) };
+  });
 }
