@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeJsonAtomic } from "../io";
-import { mulberry32, shuffled } from "../random";
+import { Rng } from "../random";
 import type { DatasetScan, LabelledImage, Rejection } from "./scan";
 import type { Split } from "./split";
 
@@ -94,9 +94,9 @@ export function classCounts(manifest: SplitManifest): { label: string; train: nu
 
 /** A few images of every class (seeded choice from both sides of the split), for a look at the data. */
 export function samplePerClass(manifest: SplitManifest, perClass: number, seed = 0): { title: string; files: string[] }[] {
-  const random = mulberry32(seed);
+  const random = new Rng(seed);
   return manifest.classes.map((label) => {
     const images = [...manifest.train, ...manifest.valid].filter((image) => image.label === label);
-    return { title: label, files: shuffled(images, random).slice(0, perClass).map((image) => imagePath(manifest, image)) };
+    return { title: label, files: random.shuffle(images).slice(0, perClass).map((image) => imagePath(manifest, image)) };
   });
 }

@@ -1,4 +1,4 @@
-import { mulberry32, shuffled } from "../random";
+import { hashSeed, Rng } from "../random";
 import type { LabelledImage } from "./scan";
 
 export interface SplitOptions {
@@ -42,18 +42,12 @@ export function stratifiedSplit(images: readonly LabelledImage[], options: Split
       continue;
     }
     const nValid = Math.min(group.length - 1, Math.max(1, Math.round(group.length * validFraction)));
-    const order = shuffled(group, mulberry32(seedFor(seed, label)));
+    // Each class gets its own stream, so adding a class does not reshuffle the others.
+    const order = new Rng(hashSeed(seed, label)).shuffle(group);
     valid.push(...order.slice(0, nValid));
     train.push(...order.slice(nValid));
   }
   return { train, valid, warnings };
-}
-
-/** Each class gets its own stream, so adding a class does not reshuffle the others. */
-function seedFor(seed: number, label: string): number {
-  let h = 2166136261 ^ seed;
-  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619);
-  return h >>> 0;
 }
 
 function compare(a: string, b: string): number {
