@@ -17,3 +17,17 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
 }
+
+/** The same for concurrent writers: the temporary name is unique per call. */
+export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`;
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, file);
+  } catch (error) {
+    await fs.promises.rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+let tmpCounter = 0;

@@ -11,6 +11,8 @@ import { EMBEDDED_CLASSES, GROUPS, printedName } from "./classes";
 import { makeNoiseTile, renderPhoto, samplePhoto } from "./photo";
 import { type ImageJob, type PlanOptions, planDataset } from "./plan";
 import { PRODUCT_KINDS } from "./products";
+import { writeFileAtomicAsync as writeAtomic } from "../io";
+import { mapWithConcurrency } from "../pool";
 import { Rng, hashSeed } from "../random";
 import { composeScene } from "./scene";
 
@@ -67,21 +69,6 @@ function readExisting(outDir: string): DatasetJson | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Writes via a temporary file and a rename, so a crash never leaves a half-written file. */
-function writeAtomic(file: string, data: Buffer | string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  return fs.promises.writeFile(tmp, data).then(() => fs.promises.rename(tmp, file));
-}
-
-/** Runs `work` over items with at most `limit` in flight (sharp works in libuv's thread pool). */
-async function runPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 function progressLogger(): (done: number, total: number) => void {
@@ -167,7 +154,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateRe
   const tile = makeNoiseTile(hashSeed(options.seed, "noise"));
   const onProgress = opts.onProgress ?? progressLogger();
   let done = 0;
-  await runPool(plan.jobs, opts.concurrency ?? 6, async (job) => {
+  await mapWithConcurrency(plan.jobs, opts.concurrency ?? 6, async (job) => {
     await writeAtomic(path.join(outDir, job.file), await renderJob(job, artworks, tile));
     onProgress(++done, plan.jobs.length);
   });
