@@ -75,8 +75,9 @@ export async function scanDataset(root: string, options: ScanOptions = {}): Prom
   const images: LabelledImage[] = [];
   candidates.forEach((candidate, i) => {
     const result = inspections[i];
-    if (result.ok) images.push(candidate);
-    else rejected.push({ file: candidate.file, reason: result.reason });
+    // `=== false`: tslab compiles lib without strictNullChecks, where only this form narrows.
+    if (result.ok === false) rejected.push({ file: candidate.file, reason: result.reason });
+    else images.push(candidate);
   });
 
   const usable = new Set(images.map((image) => image.label));
@@ -98,7 +99,7 @@ export async function scanTestImages(root: string, options: ScanOptions = {}): P
     files: files.filter((_, i) => inspections[i].ok),
     rejected: files.flatMap((file, i) => {
       const result = inspections[i];
-      return result.ok ? [] : [{ file, reason: result.reason }];
+      return result.ok === false ? [{ file, reason: result.reason }] : [];
     }),
   };
 }

@@ -70,6 +70,9 @@ export async function inspectImage(file: string, options: InspectOptions = {}): 
       .raw()
       .toBuffer();
   } catch (error) {
+    if (meta.format === "jpeg" && !(await endsWithJpegEndMarker(file))) {
+      return { ok: false, reason: `truncated JPEG: the data stops before the end-of-image marker (${describe(error)})` };
+    }
     return { ok: false, reason: explainDecodeError(error) };
   }
   return {
@@ -85,6 +88,18 @@ export async function inspectImage(file: string, options: InspectOptions = {}): 
       orientation: meta.orientation ?? 1,
     },
   };
+}
+
+async function endsWithJpegEndMarker(file: string): Promise<boolean> {
+  const handle = await fs.promises.open(file, "r");
+  try {
+    const { size } = await handle.stat();
+    const tail = Buffer.alloc(2);
+    await handle.read(tail, 0, 2, Math.max(0, size - 2));
+    return tail[0] === 0xff && tail[1] === 0xd9;
+  } finally {
+    await handle.close();
+  }
 }
 
 function explainDecodeError(error: unknown): string {

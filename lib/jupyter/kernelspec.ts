@@ -73,7 +73,7 @@ export function jupyterEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
     JUPYTER_PATH: inherited ? `${dataDir}${path.delimiter}${inherited}` : dataDir,
-    // debugpy (imported by ipykernel-adjacent tooling) otherwise prints a frozen-modules warning on every start.
+    // Debian's Jupyter imports debugpy, which otherwise warns about frozen modules at every start.
     PYDEVD_DISABLE_FILE_VALIDATION: "1",
     ...extra,
   };

@@ -1,6 +1,6 @@
 """Executes one notebook with nbclient and reports progress as JSON lines on stdout.
 
-Usage: python3 nbexec.py '<json: {"input", "output", "kernel", "timeout", "startupTimeout"}>'
+Usage: python3 nbexec.py '<json: {"input", "output", "kernel", "timeout", "startupTimeout", "trust"}>'
 
 Events (one JSON object per line):
   {"event": "start", "codeCells": n}
@@ -8,8 +8,10 @@ Events (one JSON object per line):
   {"event": "cell_done", "index": i, "seconds": s}
   {"event": "cell_error", "index": i, "seconds": s, "text": "<the cell's stderr / traceback>"}
   {"event": "failed", "index": i or null, "message": "..."}   # timeouts, dead kernel, startup errors
-  {"event": "saved", "path": "..."}
-The executed notebook is saved to "output" whether or not execution succeeds.
+  {"event": "saved", "path": "...", "trusted": true/false, "trustError": "..."}
+The executed notebook is saved to "output" whether or not execution succeeds. With "trust" it is
+also signed for this user (what `jupyter trust` does; nbclient does not sign), so Notebook and
+JupyterLab run the scripts of its HTML outputs, such as plots.
 Exit status: 0 when every cell ran, 1 otherwise.
 """
 
@@ -20,6 +22,7 @@ import time
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbformat.sign import NotebookNotary
 
 
 def emit(event, **fields):
@@ -38,21 +41,32 @@ def error_text(cell):
     return "".join(parts).strip()
 
 
+def sign(nb):
+    try:
+        NotebookNotary().sign(nb)
+        return {"trusted": True}
+    except Exception as e:
+        return {"trusted": False, "trustError": f"{type(e).__name__}: {e}"}
+
+
 def main():
     args = json.loads(sys.argv[1])
     nb = nbformat.read(args["input"], as_version=4)
     started = {}
+    running = []  # the index of the cell being executed, if any
     reported_error = []
 
     def on_cell_start(cell, cell_index, **_):
         if cell.cell_type == "code" and cell.source.strip():
             started[cell_index] = time.monotonic()
+            running[:] = [cell_index]
             emit("cell_start", index=cell_index)
 
     def elapsed(cell_index):
         return round(time.monotonic() - started.get(cell_index, time.monotonic()), 3)
 
     def on_cell_executed(cell, cell_index, execute_reply, **_):
+        running.clear()
         if execute_reply["content"].get("status") == "ok":
             emit("cell_done", index=cell_index, seconds=elapsed(cell_index))
 
@@ -79,16 +93,15 @@ def main():
         if not reported_error:
             emit("failed", index=None, message="a cell failed without an error report")
     except CellTimeoutError:
-        index = max(started) if started else None
-        emit("failed", index=index, message=f"cell timed out after {args['timeout']} s")
+        emit("failed", index=running[0] if running else None,
+             message=f"cell timed out after {args['timeout']} s (the per-cell timeout)")
     except DeadKernelError as e:
-        index = max(started) if started else None
-        emit("failed", index=index, message=f"kernel died: {e}")
+        emit("failed", index=running[0] if running else None, message=f"kernel died: {e}")
     except Exception as e:  # kernel start failures, missing kernel spec, ...
-        emit("failed", index=max(started) if started else None, message=f"{type(e).__name__}: {e}")
+        emit("failed", index=running[0] if running else None, message=f"{type(e).__name__}: {e}")
     finally:
         nbformat.write(nb, args["output"])
-        emit("saved", path=args["output"])
+        emit("saved", path=args["output"], **(sign(nb) if args.get("trust") else {}))
     return 0 if ok else 1
 
 

@@ -64,12 +64,12 @@ function literalType(expr: ts.Expression): string | undefined {
 }
 
 /** The TypeScript source that redeclares each override with the default's keyword and type. */
-export function injectedSource(declared: ParameterDeclaration[], params: Params): string {
+export function injectedSource(declared: ParameterDeclaration[], params: Params, notebookName: string): string {
   const byName = new Map(declared.map((d) => [d.name, d]));
-  const lines = ["// Parameters injected by lib/runner; the defaults are in the cell above."];
+  const lines = ["// Injected parameters (the defaults are in the cell above)"];
   for (const [name, value] of Object.entries(params)) {
     const decl = byName.get(name);
-    if (!decl) throw new UnknownParameterError(name, declared);
+    if (!decl) throw new UnknownParameterError(name, declared, notebookName);
     if (value === undefined) throw new Error(`Parameter "${name}" has no value`);
     const annotation = decl.typeText ? `: ${decl.typeText}` : "";
     lines.push(`${decl.keyword} ${name}${annotation} = ${JSON.stringify(value)};`);
@@ -78,9 +78,9 @@ export function injectedSource(declared: ParameterDeclaration[], params: Params)
 }
 
 export class UnknownParameterError extends Error {
-  constructor(name: string, declared: ParameterDeclaration[]) {
+  constructor(name: string, declared: ParameterDeclaration[], notebookName: string) {
     const known = declared.length ? declared.map((d) => d.name).join(", ") : "(none)";
-    super(`Unknown parameter "${name}"; the notebook's parameters cell declares: ${known}`);
+    super(`Unknown parameter "${name}" for ${notebookName}; its parameters cell declares: ${known}`);
     this.name = "UnknownParameterError";
   }
 }
@@ -100,7 +100,7 @@ export function injectParameters(nb: Notebook, params: Params, notebookName: str
   if (at < 0) {
     throw new Error(`${notebookName} has no code cell tagged "${PARAMETERS_TAG}", so it takes no parameters`);
   }
-  const source = injectedSource(parseParameters(cellSource(cells[at])), params);
+  const source = injectedSource(parseParameters(cellSource(cells[at])), params, notebookName);
   cells.splice(at + 1, 0, {
     // nbformat 4.5 requires every cell to have an id.
     ...(nb.nbformat_minor >= 5 ? { id: randomUUID().slice(0, 8) } : {}),

@@ -6,20 +6,20 @@
 import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { ART_STYLES, type Artwork, checkArtworkAvailable, loadArtworks } from "./artwork";
-import { EMBEDDED_CLASSES, GROUPS, printedName } from "./classes";
-import { makeNoiseTile, renderPhoto, samplePhoto } from "./photo";
-import { type ImageJob, type PlanOptions, planDataset } from "./plan";
-import { PRODUCT_KINDS } from "./products";
-import { writeFileAtomicAsync as writeAtomic } from "../io";
-import { mapWithConcurrency } from "../pool";
-import { Rng, hashSeed } from "../random";
-import { composeScene } from "./scene";
+import { ART_STYLES, type Artwork, checkArtworkAvailable, loadArtworks } from "./generate/artwork";
+import { EMBEDDED_CLASSES, GROUPS, printedName } from "./generate/classes";
+import { makeNoiseTile, renderPhoto, samplePhoto } from "./generate/photo";
+import { type ImageJob, type PlanOptions, planDataset } from "./generate/plan";
+import { PRODUCT_KINDS } from "./generate/products";
+import { writeFileAtomicAsync as writeAtomic } from "./io";
+import { mapWithConcurrency } from "./pool";
+import { Rng, hashSeed } from "./random";
+import { composeScene } from "./generate/scene";
 
-export { EMBEDDED_CLASSES, GROUPS } from "./classes";
-export type { CharacterClass, CharacterGroup } from "./classes";
-export { ART_STYLES } from "./artwork";
-export type { ArtStyle } from "./artwork";
+export { EMBEDDED_CLASSES, GROUPS } from "./generate/classes";
+export type { CharacterClass, CharacterGroup } from "./generate/classes";
+export { ART_STYLES } from "./generate/artwork";
+export type { ArtStyle } from "./generate/artwork";
 
 export const GENERATOR_VERSION = "1.0.0";
 const GENERATOR_NAME = "charid-embedded-default";

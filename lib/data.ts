@@ -1,0 +1,4 @@
+export * from "./data/scan";
+export * from "./data/validate";
+export * from "./data/split";
+export * from "./data/manifest";

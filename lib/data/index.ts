@@ -1,4 +1,0 @@
-export * from "./scan";
-export * from "./validate";
-export * from "./split";
-export * from "./manifest";

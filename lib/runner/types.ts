@@ -1,0 +1,48 @@
+import type { Params } from "./parameters";
+
+export interface RunOptions {
+  /** Path of the .ipynb to run. */
+  notebook: string;
+  /** Overrides for variables of the cell tagged `parameters`. */
+  params?: Params;
+  /** Exact run folder; default `<runsRoot>/<notebook stem>/<UTC stamp>[-<label>]`. */
+  outDir?: string;
+  /** Default `<project root>/runs`. */
+  runsRoot?: string;
+  label?: string;
+  /** Seconds a single cell may run; unlimited by default. */
+  timeoutPerCell?: number;
+  /** No progress lines on stderr. */
+  quiet?: boolean;
+}
+
+export interface CellRecord {
+  /** Index in the executed notebook's cells (which includes the injected parameters cell). */
+  index: number;
+  firstLine: string;
+  seconds: number;
+  status: "ok" | "error";
+}
+
+export interface RunFailure {
+  /** The failing cell, or null when the kernel failed outside any cell (e.g. at start). */
+  cellIndex: number | null;
+  firstLine?: string;
+  /** The kernel's error text: a type error with line:column, or a stack trace. */
+  message: string;
+}
+
+/** What `run.json` holds. */
+export interface RunResult {
+  status: "ok" | "failed";
+  notebook: string;
+  runDir: string;
+  executedNotebook: string;
+  params: Params;
+  label?: string;
+  startedAt: string;
+  seconds: number;
+  cells: CellRecord[];
+  trusted: boolean;
+  error?: RunFailure;
+}

@@ -1,0 +1,38 @@
+import * as path from "node:path";
+import { parseRunArgs, USAGE, UsageError } from "../lib/runner/cli-args";
+import { formatSeconds } from "../lib/progress";
+import { NotebookRunError, paramSummary, runNotebook, runSweep } from "../lib/runner";
+
+async function main(): Promise<number> {
+  const args = parseRunArgs(process.argv.slice(2));
+  if (args === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const common = { label: args.label, timeoutPerCell: args.timeoutPerCell, quiet: args.quiet };
+  if (args.paramSets) {
+    const { results, failed } = await runSweep(args.notebook, args.paramSets, { ...common, runsRoot: args.out });
+    for (const r of results) {
+      const status = r.status === "ok" ? "ok    " : "FAILED";
+      console.log(`${status} ${formatSeconds(r.seconds).padStart(7)}  ${paramSummary(r.params) || "(defaults)"}  ${relative(r.runDir)}`);
+    }
+    return failed.length ? 1 : 0;
+  }
+  const result = await runNotebook({ notebook: args.notebook, params: args.params, outDir: args.out, ...common });
+  console.log(relative(result.executedNotebook));
+  return 0;
+}
+
+function relative(p: string): string {
+  return path.relative(process.cwd(), p) || ".";
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
+    else if (err instanceof NotebookRunError) console.error(err.message);
+    else console.error(err instanceof Error ? err.message : err);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);
