@@ -1,6 +1,7 @@
 import { transformSync } from "esbuild";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeFileAtomic } from "../io";
 
 /**
  * plotly.js from node_modules/plotly.js-dist, minified (10 MB -> 5 MB) once per plotly version
@@ -15,10 +16,6 @@ export function minifiedPlotlyJs(): string {
 
   const source = fs.readFileSync(path.join(path.dirname(packageJson), "plotly.js"), "utf8");
   const { code } = transformSync(source, { minify: true, legalComments: "eof" });
-  fs.mkdirSync(path.dirname(cached), { recursive: true });
-  // Written aside then renamed, so a kernel starting meanwhile never reads half a file.
-  const partial = `${cached}.${process.pid}.tmp`;
-  fs.writeFileSync(partial, code);
-  fs.renameSync(partial, cached);
+  writeFileAtomic(cached, code);
   return code;
 }

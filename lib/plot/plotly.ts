@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import * as tslab from "tslab";
 import { figureHtml, PlotFigure, plotlyLoaderHtml } from "./plotly-html";
 import { minifiedPlotlyJs } from "./plotly-js";
+import { display, newDisplay } from "../tslab";
 
 export type { PlotFigure } from "./plotly-html";
 
@@ -24,7 +24,7 @@ type KernelGlobals = typeof globalThis & { [LOADED]?: boolean };
 function ensurePlotlyJs(force = false): void {
   const globals = globalThis as KernelGlobals;
   if (globals[LOADED] && !force) return;
-  tslab.display.html(plotlyLoaderHtml(minifiedPlotlyJs()));
+  display().html(plotlyLoaderHtml(minifiedPlotlyJs()));
   globals[LOADED] = true;
 }
 
@@ -35,7 +35,7 @@ function newElementId(): string {
 /** Shows a plotly figure inline (JupyterLab and classic Notebook; the saved notebook must be trusted). */
 export function showPlot(figure: PlotFigure, opts: ShowPlotOptions = {}): void {
   ensurePlotlyJs(opts.includePlotlyJs);
-  tslab.display.html(figureHtml(figure, newElementId()));
+  display().html(figureHtml(figure, newElementId()));
 }
 
 export interface LivePlot {
@@ -48,13 +48,13 @@ export interface LivePlot {
  * The output appears in the cell running the first update.
  */
 export function plotDisplay(opts: ShowPlotOptions = {}): LivePlot {
-  const display = tslab.newDisplay();
+  const output = newDisplay();
   let first = true;
   return {
     update(figure) {
       if (first) ensurePlotlyJs(opts.includePlotlyJs);
       first = false;
-      display.html(figureHtml(figure, newElementId()));
+      output.html(figureHtml(figure, newElementId()));
     },
   };
 }

@@ -16,6 +16,7 @@ Exit status: 0 when every cell ran, 1 otherwise.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -100,7 +101,9 @@ def main():
     except Exception as e:  # kernel start failures, missing kernel spec, ...
         emit("failed", index=running[0] if running else None, message=f"{type(e).__name__}: {e}")
     finally:
-        nbformat.write(nb, args["output"])
+        partial = f"{args['output']}.{os.getpid()}.tmp"
+        nbformat.write(nb, partial)
+        os.replace(partial, args["output"])
         emit("saved", path=args["output"], **(sign(nb) if args.get("trust") else {}))
     return 0 if ok else 1
 
