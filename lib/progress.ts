@@ -23,18 +23,24 @@ export function progress(label: string, total = 0, unit = "items"): Progress {
     const eta = total > 0 && rate > 0 && done < total ? `, ETA ${formatSeconds((total - done) / rate)}` : "";
     return `${label}: ${part} ${unit}, ${rate.toFixed(1)} ${unit}/s${eta}`;
   };
+  // In a log (no TTY) a line every 10 % or 10 s; elsewhere the one line is redrawn.
+  const inLog = !live && !process.stderr.isTTY;
+  let lastTenth = 0;
   const show = (text: string, final: boolean): void => {
     if (live) live.text(text);
-    else if (process.stderr.isTTY) process.stderr.write(`\r${text}${final ? "\n" : ""}`);
-    else if (final) process.stderr.write(`${text}\n`);
+    else if (inLog) process.stderr.write(`${text}\n`);
+    else process.stderr.write(`\r${text}${final ? "\n" : ""}`);
   };
   return {
     update(done, newTotal) {
       count = done;
       if (newTotal !== undefined) total = newTotal;
       const now = Date.now();
-      if (now - lastShown < 200 && done !== total) return;
+      const tenth = total > 0 ? Math.floor((10 * done) / total) : 0;
+      const due = inLog ? tenth > lastTenth || now - lastShown >= 10_000 : now - lastShown >= 200 || done === total;
+      if (!due || (inLog && done === total)) return;
       lastShown = now;
+      lastTenth = tenth;
       show(line(done), false);
     },
     finish(note) {
