@@ -1,0 +1,4 @@
+export * from "./train/learner";
+export * from "./train/callbacks";
+export * from "./train/figures";
+export { readCheckpoint, writeCheckpoint } from "./train/checkpoint";

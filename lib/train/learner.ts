@@ -1,0 +1,341 @@
+import * as tf from "@tensorflow/tfjs";
+import { readCheckpoint, writeCheckpoint } from "./checkpoint";
+
+/** One batch: NHWC images, int32 class indices, and where the images came from. */
+export interface Batch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  files?: string[];
+}
+
+/** Where batches come from. The order of an epoch must be a function of `epoch` alone, so that
+ * an interrupted epoch can be replayed exactly after a resume. */
+export interface BatchSource {
+  /** Images per epoch, for progress and rates. */
+  readonly size: number;
+  batches(epoch: number): AsyncIterable<Batch>;
+}
+
+/** Trainable variables that share one optimiser and learning rate (the seed: layer3[18:], layer4, fc). */
+export interface ParameterGroup {
+  name: string;
+  variables: readonly tf.LayerVariable[];
+  lr: number;
+}
+
+export interface EpochRecord {
+  /** 1-based, counted over the learner's whole life. */
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  validLoss?: number;
+  validAccuracy?: number;
+  seconds: number;
+  lrs: Record<string, number>;
+}
+
+export interface BatchEnd {
+  epoch: number;
+  images: number;
+  totalImages: number;
+  loss: number;
+}
+
+/** fastai-style hooks: behaviour (progress, charts, checkpoints, early stop) lives in callbacks. */
+export interface Callback {
+  onFitStart?(learner: Learner, plan: { fromEpoch: number; toEpoch: number }): void | Promise<void>;
+  onBatchEnd?(learner: Learner, batch: BatchEnd): void;
+  onEpochEnd?(learner: Learner, record: EpochRecord): void | Promise<void>;
+  onFitEnd?(learner: Learner): void | Promise<void>;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  /** Row-major [images, classes] softmax probabilities. */
+  probabilities: Float32Array;
+  predictions: Int32Array;
+  labels: Int32Array;
+  files: string[];
+}
+
+export interface LearnerOptions {
+  model: tf.LayersModel;
+  groups: ParameterGroup[];
+  train: BatchSource;
+  valid?: BatchSource;
+  classes: readonly string[];
+  callbacks?: Callback[];
+}
+
+interface CheckpointMeta {
+  kind: "learner";
+  epoch: number;
+  stopped: boolean;
+  history: EpochRecord[];
+  groups: { name: string; lr: number; iterations: number; accBeta1: number; accBeta2: number }[];
+  weights: { name: string; shape: number[] }[];
+}
+
+/** tfjs keeps these private; we need them to change rates and to resume Adam bit for bit. */
+interface AdamInternals {
+  learningRate: number;
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+}
+
+export class TrainingDivergedError extends Error {}
+
+/**
+ * Keeps a model, its parameter groups (one Adam each) and the training history between notebook
+ * cells. `fit(n)` trains n more epochs and can be called again and again. After `restore()` of a
+ * checkpoint, re-running the same sequence of `fit` calls skips what the checkpoint already covers
+ * and continues where the interrupted run stopped.
+ */
+export class Learner {
+  readonly model: tf.LayersModel;
+  readonly groups: ParameterGroup[];
+  readonly classes: readonly string[];
+  train: BatchSource;
+  valid?: BatchSource;
+  callbacks: Callback[];
+  history: EpochRecord[] = [];
+  /** Epochs trained so far (including those restored from a checkpoint). */
+  epoch = 0;
+  /** Set by a callback (e.g. early stopping) to end training; later `fit` calls do nothing. */
+  stopped = false;
+  private planned = 0;
+  private readonly optimizers: tf.AdamOptimizer[];
+
+  constructor(options: LearnerOptions) {
+    this.model = options.model;
+    this.groups = options.groups.map((g) => ({ ...g }));
+    this.classes = options.classes;
+    this.train = options.train;
+    this.valid = options.valid;
+    this.callbacks = options.callbacks ?? [];
+    checkGroups(this.groups);
+    // epsilon 1e-8 as PyTorch's Adam (tfjs defaults to the backend's 1e-7).
+    this.optimizers = this.groups.map((g) => tf.train.adam(g.lr, 0.9, 0.999, 1e-8));
+  }
+
+  learningRates(): Record<string, number> {
+    return Object.fromEntries(this.groups.map((g) => [g.name, g.lr]));
+  }
+
+  /** One rate for every group, or a rate per group name. */
+  setLearningRates(rates: number | Record<string, number>): void {
+    this.groups.forEach((group, i) => {
+      const lr = typeof rates === "number" ? rates : rates[group.name];
+      if (lr === undefined) return;
+      if (!(lr >= 0)) throw new Error(`learning rate for ${group.name} must be >= 0, got ${lr}`);
+      group.lr = lr;
+      (this.optimizers[i] as unknown as AdamInternals).learningRate = lr;
+    });
+    const unknown = typeof rates === "number" ? [] : Object.keys(rates).filter((n) => !this.groups.some((g) => g.name === n));
+    if (unknown.length) throw new Error(`no parameter group ${unknown.join(", ")}; groups are ${this.groups.map((g) => g.name).join(", ")}`);
+  }
+
+  /** Trains `epochs` more epochs (fewer when a restored checkpoint already covers some). */
+  async fit(epochs: number): Promise<EpochRecord[]> {
+    const toEpoch = (this.planned += epochs);
+    const fromEpoch = Math.max(this.epoch, toEpoch - epochs);
+    if (this.stopped || fromEpoch >= toEpoch) return [];
+    for (const cb of this.callbacks) await cb.onFitStart?.(this, { fromEpoch, toEpoch });
+    const records: EpochRecord[] = [];
+    for (let e = fromEpoch; e < toEpoch && !this.stopped; e++) {
+      const record = await this.trainEpoch(e);
+      this.epoch = e + 1;
+      this.history.push(record);
+      records.push(record);
+      for (const cb of this.callbacks) await cb.onEpochEnd?.(this, record);
+    }
+    for (const cb of this.callbacks) await cb.onFitEnd?.(this);
+    return records;
+  }
+
+  private async trainEpoch(epochIndex: number): Promise<EpochRecord> {
+    const started = Date.now();
+    const variables = this.groups.map((g) => g.variables.map((v) => v.read() as tf.Variable));
+    const all = variables.flat();
+    let images = 0;
+    let lossSum = 0;
+    let correct = 0;
+    for await (const batch of this.train.batches(epochIndex)) {
+      const n = batch.y.shape[0];
+      const { loss, hits } = tf.tidy(() => {
+        let hits: tf.Scalar | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = this.model.apply(batch.x, { training: true }) as tf.Tensor2D;
+          hits = tf.keep(correctCount(logits, batch.y)); // the logits die with this scope
+          return crossEntropy(logits, batch.y, this.classes.length);
+        }, all);
+        variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] }))));
+        return { loss: value, hits: hits! };
+      });
+      const batchLoss = loss.dataSync()[0];
+      const batchHits = hits.dataSync()[0];
+      tf.dispose([loss, hits, batch.x, batch.y]);
+      if (!Number.isFinite(batchLoss)) {
+        throw new TrainingDivergedError(
+          `loss became ${batchLoss} in epoch ${epochIndex + 1} after ${images} images: training stopped. ` +
+            `The weights in memory are unusable; restore the last checkpoint and lower the learning rates.`,
+        );
+      }
+      images += n;
+      lossSum += batchLoss * n;
+      correct += batchHits;
+      for (const cb of this.callbacks) cb.onBatchEnd?.(this, { epoch: epochIndex + 1, images, totalImages: this.train.size, loss: lossSum / images });
+    }
+    if (images === 0) throw new Error("the training set yielded no batches");
+    const record: EpochRecord = {
+      epoch: epochIndex + 1,
+      trainLoss: lossSum / images,
+      trainAccuracy: correct / images,
+      seconds: 0,
+      lrs: this.learningRates(),
+    };
+    if (this.valid) {
+      const evaluation = await this.evaluate(this.valid);
+      record.validLoss = evaluation.loss;
+      record.validAccuracy = evaluation.accuracy;
+    }
+    record.seconds = (Date.now() - started) / 1000;
+    return record;
+  }
+
+  /** Loss, accuracy (counted per image) and every prediction, in inference mode. */
+  async evaluate(source: BatchSource): Promise<Evaluation> {
+    const probabilities: number[] = [];
+    const labels: number[] = [];
+    const files: string[] = [];
+    let lossSum = 0;
+    for await (const batch of source.batches(0)) {
+      const { loss, probs } = tf.tidy(() => {
+        const logits = this.model.apply(batch.x, { training: false }) as tf.Tensor2D;
+        return { loss: crossEntropy(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
+      });
+      const n = batch.y.shape[0];
+      lossSum += loss.dataSync()[0] * n;
+      probabilities.push(...probs.dataSync());
+      labels.push(...batch.y.dataSync());
+      files.push(...(batch.files ?? []));
+      tf.dispose([loss, probs, batch.x, batch.y]);
+    }
+    const k = this.classes.length;
+    const predictions = Int32Array.from({ length: labels.length }, (_, i) => argMax(probabilities, i * k, k));
+    const correct = predictions.reduce((sum, p, i) => sum + (p === labels[i] ? 1 : 0), 0);
+    return {
+      loss: labels.length ? lossSum / labels.length : NaN,
+      accuracy: labels.length ? correct / labels.length : NaN,
+      probabilities: Float32Array.from(probabilities),
+      predictions,
+      labels: Int32Array.from(labels),
+      files,
+    };
+  }
+
+  /** Saves weights, optimiser states, rates, history and the epoch counter. */
+  async save(file: string): Promise<void> {
+    const tensors = new Map<string, tf.Tensor>();
+    for (const w of this.model.weights) tensors.set(`model/${w.originalName}`, w.read());
+    const groups: CheckpointMeta["groups"] = [];
+    for (const [i, optimizer] of this.optimizers.entries()) {
+      const internals = optimizer as unknown as AdamInternals;
+      for (const { name, tensor } of await optimizer.getWeights()) {
+        if (name !== "iter") tensors.set(`optimizer/${this.groups[i].name}/${name}`, tensor);
+      }
+      groups.push({
+        name: this.groups[i].name,
+        lr: this.groups[i].lr,
+        iterations: optimizer.iterations,
+        accBeta1: internals.accBeta1.dataSync()[0],
+        accBeta2: internals.accBeta2.dataSync()[0],
+      });
+    }
+    const meta: CheckpointMeta = {
+      kind: "learner",
+      epoch: this.epoch,
+      stopped: this.stopped,
+      history: this.history,
+      groups,
+      weights: this.model.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[] })),
+    };
+    writeCheckpoint(file, meta, tensors);
+  }
+
+  /** Restores a checkpoint written by `save` into this learner (same architecture and groups). */
+  async restore(file: string): Promise<void> {
+    const { meta, tensors } = readCheckpoint<CheckpointMeta>(file);
+    try {
+      checkSameArchitecture(file, meta, this.model);
+      for (const w of this.model.weights) w.write(tensors.get(`model/${w.originalName}`)!);
+      for (const [i, optimizer] of this.optimizers.entries()) {
+        const saved = meta.groups.find((g) => g.name === this.groups[i].name);
+        if (!saved) throw new Error(`${file} has no parameter group "${this.groups[i].name}" (it has ${meta.groups.map((g) => g.name).join(", ")})`);
+        const prefix = `optimizer/${saved.name}/`;
+        const state = [...tensors].filter(([name]) => name.startsWith(prefix)).map(([name, tensor]) => ({ name: name.slice(prefix.length), tensor }));
+        await optimizer.setWeights([{ name: "iter", tensor: tf.scalar(saved.iterations, "int32") }, ...state]);
+        const internals = optimizer as unknown as AdamInternals;
+        internals.accBeta1.assign(tf.scalar(saved.accBeta1));
+        internals.accBeta2.assign(tf.scalar(saved.accBeta2));
+        this.groups[i].lr = saved.lr;
+        internals.learningRate = saved.lr;
+      }
+    } finally {
+      tf.dispose([...tensors.values()]);
+    }
+    this.epoch = meta.epoch;
+    this.stopped = meta.stopped;
+    this.history = meta.history;
+  }
+
+  /** Loads only the model weights of a checkpoint (e.g. the best one), leaving training state alone. */
+  loadWeights(file: string): void {
+    const { meta, tensors } = readCheckpoint<CheckpointMeta>(file);
+    try {
+      checkSameArchitecture(file, meta, this.model);
+      for (const w of this.model.weights) w.write(tensors.get(`model/${w.originalName}`)!);
+    } finally {
+      tf.dispose([...tensors.values()]);
+    }
+  }
+}
+
+function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), logits) as tf.Scalar;
+}
+
+function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "int32"));
+}
+
+function argMax(values: readonly number[], offset: number, length: number): number {
+  let best = 0;
+  for (let j = 1; j < length; j++) if (values[offset + j] > values[offset + best]) best = j;
+  return best;
+}
+
+function checkGroups(groups: readonly ParameterGroup[]): void {
+  const owner = new Map<string, string>();
+  for (const group of groups) {
+    for (const v of group.variables) {
+      const other = owner.get(v.name);
+      if (other) throw new Error(`variable ${v.name} is in parameter groups "${other}" and "${group.name}"`);
+      if (!v.trainable) throw new Error(`variable ${v.name} in group "${group.name}" is frozen (trainable = false)`);
+      owner.set(v.name, group.name);
+    }
+  }
+}
+
+function checkSameArchitecture(file: string, meta: CheckpointMeta, model: tf.LayersModel): void {
+  if (meta.kind !== "learner") throw new Error(`${file} is not a training checkpoint`);
+  const saved = new Map(meta.weights.map((w) => [w.name, w.shape.join("x")]));
+  const mismatch = model.weights.find((w) => saved.get(w.originalName) !== (w.shape as number[]).join("x"));
+  if (mismatch || saved.size !== model.weights.length) {
+    const detail = mismatch
+      ? `${mismatch.originalName} is ${(mismatch.shape as number[]).join("x")} here but ${saved.get(mismatch.originalName) ?? "absent"} in the checkpoint`
+      : `${saved.size} weights in the checkpoint, ${model.weights.length} in the model`;
+    throw new Error(`${file} was saved from another architecture (${detail}): build the same model, or start without it`);
+  }
+}
