@@ -2,3 +2,5 @@ export * from "./data/scan";
 export * from "./data/validate";
 export * from "./data/split";
 export * from "./data/manifest";
+export * from "./data/preprocess";
+export * from "./data/batches";

@@ -1,0 +1,47 @@
+// Batch sources for the Learner, built from a split manifest and the input pipeline.
+import { ImageBatches, UInt8Cache, type ImageBatchOptions } from "../data/batches";
+import { imagePath, type SplitManifest } from "../data/manifest";
+import type { LabelledImage } from "../data/scan";
+import type { Batch, BatchSource } from "./learner";
+
+export interface SourceOptions {
+  batchSize: number;
+  /** Model input size; images are resized to round(size * 255 / 224) and centre-cropped. */
+  size: number;
+  /** Training only: a new seeded order every epoch. */
+  shuffle?: boolean;
+  seed?: number;
+  /** ColorJitter brightness (the seed: 0.05), training only. */
+  brightness?: number;
+  /** Keep decoded uint8 images in memory up to this many bytes (0: no cache). */
+  cacheBytes?: number;
+}
+
+/** A BatchSource over labelled images; labels are indices into `classes`. */
+export function imageSource(manifest: SplitManifest, images: readonly LabelledImage[], options: SourceOptions): BatchSource {
+  const index = new Map(manifest.classes.map((c, i) => [c, i]));
+  const unknown = images.find((image) => !index.has(image.label));
+  if (unknown) throw new Error(`${unknown.file} has label "${unknown.label}", which is not one of the manifest's classes`);
+  const items = images.map((image) => ({ file: imagePath(manifest, image), label: index.get(image.label)! }));
+  const cache = options.cacheBytes ? new UInt8Cache(options.cacheBytes) : undefined;
+  const base: ImageBatchOptions = {
+    batchSize: options.batchSize,
+    size: options.size,
+    shuffle: options.shuffle ?? false,
+    seed: options.seed ?? 0,
+    augment: options.brightness ? { brightness: options.brightness } : undefined,
+    cache,
+  };
+  return {
+    size: items.length,
+    batches(epoch: number): AsyncIterable<Batch> {
+      return new ImageBatches(items, { ...base, epoch });
+    },
+  };
+}
+
+/** Classes that appear in validation but have no training image: the model cannot learn them. */
+export function classesMissingFromTraining(train: readonly LabelledImage[], valid: readonly LabelledImage[]): string[] {
+  const trained = new Set(train.map((image) => image.label));
+  return [...new Set(valid.map((image) => image.label))].filter((label) => !trained.has(label)).sort();
+}
