@@ -48,6 +48,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
 
 export const TEST_REQUIREMENTS: readonly Requirement[] = [
   {
+    what: "PyTorch and torchvision, the numerical oracle of the parity tests (never used at run time)",
+    debian: ["python3-torch", "python3-torchvision"],
+    elsewhere: "pip install torch torchvision",
+    present: () => spawnSync(DEBIAN_PYTHON, ["-c", "import torch, torchvision"], { stdio: "ignore" }).status === 0,
+  },
+  {
     what: "Chromium, for the browser check of rendered notebooks",
     debian: ["chromium"],
     elsewhere: "install Chromium and put it on PATH",
