@@ -17,7 +17,7 @@ export interface BatchSource {
 }
 
 /** Trainable variables that share one optimiser and learning rate (the seed: layer3[18:], layer4, fc). */
-export interface ParameterGroup {
+export interface OptimizerGroup {
   name: string;
   variables: readonly tf.LayerVariable[];
   lr: number;
@@ -61,7 +61,7 @@ export interface Evaluation {
 
 export interface LearnerOptions {
   model: tf.LayersModel;
-  groups: ParameterGroup[];
+  groups: OptimizerGroup[];
   train: BatchSource;
   valid?: BatchSource;
   classes: readonly string[];
@@ -94,7 +94,7 @@ export class TrainingDivergedError extends Error {}
  */
 export class Learner {
   readonly model: tf.LayersModel;
-  readonly groups: ParameterGroup[];
+  readonly groups: OptimizerGroup[];
   readonly classes: readonly string[];
   train: BatchSource;
   valid?: BatchSource;
@@ -316,7 +316,7 @@ function argMax(values: readonly number[], offset: number, length: number): numb
   return best;
 }
 
-function checkGroups(groups: readonly ParameterGroup[]): void {
+function checkGroups(groups: readonly OptimizerGroup[]): void {
   const owner = new Map<string, string>();
   for (const group of groups) {
     for (const v of group.variables) {

@@ -2,7 +2,9 @@
 import { ImageBatches, UInt8Cache, type ImageBatchOptions } from "../data/batches";
 import { imagePath, type SplitManifest } from "../data/manifest";
 import type { LabelledImage } from "../data/scan";
-import type { Batch, BatchSource } from "./learner";
+import type * as tf from "@tensorflow/tfjs";
+import { parameterGroups } from "../models/paths";
+import type { Batch, BatchSource, OptimizerGroup } from "./learner";
 
 export interface SourceOptions {
   batchSize: number;
@@ -44,4 +46,12 @@ export function imageSource(manifest: SplitManifest, images: readonly LabelledIm
 export function classesMissingFromTraining(train: readonly LabelledImage[], valid: readonly LabelledImage[]): string[] {
   const trained = new Set(train.map((image) => image.label));
   return [...new Set(valid.map((image) => image.label))].filter((label) => !trained.has(label)).sort();
+}
+
+/**
+ * Optimiser groups from torchvision paths and their learning rates, e.g. the seed's
+ * `{ "layer3.18:": 5e-5, "layer4": 5e-5, "fc": 5e-4 }` (freeze the rest first with freezeBefore).
+ */
+export function groupsByPath(model: tf.LayersModel, rates: Record<string, number>): OptimizerGroup[] {
+  return parameterGroups(model, rates).map((group) => ({ name: group.name, variables: group.variables, lr: group.options }));
 }

@@ -1,0 +1,52 @@
+// Image-classification backbones named like torchvision (so torchvision weights map onto them by
+// module path), with freezing, parameter groups, head replacement and checkpoints.
+import * as tf from "@tensorflow/tfjs";
+import { mobilenetV2, type MobileNetV2Options } from "./models/mobilenet-v2";
+import { resnet18, resnet34, resnet50, resnet101, resnext50_32x4d, resnext101_32x8d, type ResNetOptions } from "./models/resnet";
+
+export { BatchNorm, type BatchNormArgs } from "./models/layers/batch-norm";
+export { GroupedConv2D, type GroupedConv2DArgs } from "./models/layers/grouped-conv2d";
+export { makeDivisible, mobilenetV2, type MobileNetV2Options } from "./models/mobilenet-v2";
+export { resnet18, resnet34, resnet50, resnet101, resnext50_32x4d, resnext101_32x8d, type ResNetOptions } from "./models/resnet";
+export {
+  blockOf,
+  blockPaths,
+  freezeBefore,
+  parameterCount,
+  parameterGroups,
+  parametersOf,
+  trainableSummary,
+  type BlockSummary,
+  type ParameterGroup,
+} from "./models/paths";
+export { replaceHead, type ReplaceHeadOptions } from "./models/head";
+export { getWeights, loadModel, saveModel, setWeights, type LoadModelOptions } from "./models/io";
+
+export type ModelOptions = ResNetOptions & Pick<MobileNetV2Options, "widthMultiplier">;
+
+const BUILDERS = {
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnext50_32x4d,
+  resnext101_32x8d,
+  mobilenet_v2: mobilenetV2,
+} satisfies Record<string, (options: ModelOptions) => tf.LayersModel>;
+
+export type Architecture = keyof typeof BUILDERS;
+
+export const ARCHITECTURES = Object.keys(BUILDERS) as Architecture[];
+
+export function isArchitecture(name: string): name is Architecture {
+  return Object.prototype.hasOwnProperty.call(BUILDERS, name);
+}
+
+/** Builds an architecture by its torchvision name; widthMultiplier applies to mobilenet_v2 only. */
+export function buildModel(name: Architecture, options: ModelOptions = {}): tf.LayersModel {
+  if (!isArchitecture(name)) throw new Error(`unknown architecture "${name}"; choose one of ${ARCHITECTURES.join(", ")}`);
+  if (options.widthMultiplier !== undefined && name !== "mobilenet_v2") {
+    throw new Error(`widthMultiplier applies to mobilenet_v2 only, not ${name}`);
+  }
+  return BUILDERS[name](options);
+}

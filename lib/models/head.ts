@@ -1,0 +1,26 @@
+// Swapping the classifier for a new task, as `model.fc = nn.Linear(2048, 42)` does in PyTorch.
+import * as tf from "@tensorflow/tfjs";
+import { linear } from "./builders";
+
+export interface ReplaceHeadOptions {
+  /** The Linear layer to replace, which must produce the model's output (default: the last dense layer, `fc` or `classifier.1`). */
+  name?: string;
+}
+
+/**
+ * A new model, sharing every other layer (and so its weights) with `model`, whose final Linear is a
+ * freshly initialised one with `numClasses` outputs and the same name.
+ */
+export function replaceHead(model: tf.LayersModel, numClasses: number, options: ReplaceHeadOptions = {}): tf.LayersModel {
+  const denseLayers = model.layers.filter((layer) => layer.getClassName() === "Dense");
+  const name = options.name ?? denseLayers[denseLayers.length - 1]?.name;
+  const head = model.layers.find((layer) => layer.name === name);
+  if (name === undefined || head === undefined) {
+    throw new Error(`replaceHead: ${model.name} has no layer ${name ?? "of class Dense"}; dense layers: ${denseLayers.map((l) => l.name).join(", ") || "none"}`);
+  }
+  if (model.outputs.length !== 1 || model.outputs[0].sourceLayer !== head) {
+    throw new Error(`replaceHead: ${name} does not produce the output of ${model.name}; only a final Linear can be replaced`);
+  }
+  const features = head.input as tf.SymbolicTensor;
+  return tf.model({ inputs: model.inputs, outputs: linear(features, name, numClasses), name: model.name });
+}

@@ -1,0 +1,115 @@
+// Freezing and parameter groups addressed by torchvision module paths. A model's "blocks" are its
+// top-level modules that own parameters, with the numbered children of a stage (`layer3.18`,
+// `features.7`) as blocks of their own: conv1, bn1, layer1.0, ..., layer4.2, fc for a ResNet;
+// features.0 ... features.18, classifier for MobileNetV2.
+import * as tf from "@tensorflow/tfjs";
+import { BatchNorm } from "./layers/batch-norm";
+
+/** Containers whose numbered children are the blocks (torchvision's stage nn.Sequentials). */
+const STAGE = /^(layer\d+|features)$/;
+
+export interface ParameterGroup<T> {
+  /** The path spec that selected the group, e.g. "layer3.18:". */
+  name: string;
+  options: T;
+  variables: tf.LayerVariable[];
+}
+
+export interface BlockSummary {
+  path: string;
+  params: number;
+  trainableParams: number;
+  trainable: "yes" | "no" | "partly";
+}
+
+/** The block a layer belongs to: `layer3.18` for `layer3.18.conv2`, `fc` for `fc`. */
+export function blockOf(layerName: string): string {
+  const [first, second] = layerName.split(".");
+  return STAGE.test(first) && second !== undefined ? `${first}.${second}` : first;
+}
+
+/** A layer's parameters in the PyTorch sense (BatchNorm moving statistics are buffers), frozen or not. */
+export function parametersOf(layer: tf.layers.Layer): tf.LayerVariable[] {
+  return layer instanceof BatchNorm ? layer.affineWeights : layer.weights;
+}
+
+/** The number of parameters as torchvision counts them (`sum(p.numel() for p in model.parameters())`). */
+export function parameterCount(model: tf.LayersModel): number {
+  return model.layers.reduce((sum, layer) => sum + sizeOf(parametersOf(layer)), 0);
+}
+
+/** The blocks in forward order. */
+export function blockPaths(model: tf.LayersModel): string[] {
+  const blocks = model.layers.filter((layer) => parametersOf(layer).length > 0).map((layer) => blockOf(layer.name));
+  return [...new Set(blocks)];
+}
+
+/** Freezes every block before `path` (BatchNorm then runs in inference mode) and unfreezes the rest. */
+export function freezeBefore(model: tf.LayersModel, path: string): void {
+  const blocks = blockPaths(model);
+  const index = blocks.indexOf(path);
+  if (index < 0) throw new Error(`freezeBefore: "${path}" is not a block of ${model.name}; blocks are ${blocks.join(", ")}`);
+  const frozen = new Set(blocks.slice(0, index));
+  for (const layer of model.layers) {
+    if (parametersOf(layer).length > 0) layer.trainable = !frozen.has(blockOf(layer.name));
+  }
+}
+
+/**
+ * The trainable variables of each spec's layers, e.g. { "layer3.18:": a, layer4: b, fc: c }. A spec is
+ * a slice `stage.start:end` over a stage's blocks with Python's slice rules (`layer3.18:` is
+ * layer3[18:]), or a module path selecting that module and everything inside it (`layer4`,
+ * `layer3.18.conv2`). A variable may belong to one group only.
+ */
+export function parameterGroups<T>(model: tf.LayersModel, specs: Record<string, T>): ParameterGroup<T>[] {
+  const owner = new Map<string, string>();
+  return Object.entries(specs).map(([name, options]) => {
+    const variables = selectLayers(model, name).flatMap((layer) => layer.trainableWeights);
+    if (variables.length === 0) {
+      throw new Error(`parameter group "${name}" has no trainable variables: its layers are frozen (see freezeBefore) or own no parameters`);
+    }
+    for (const variable of variables) {
+      const other = owner.get(variable.originalName);
+      if (other !== undefined) throw new Error(`variable ${variable.originalName} is in two parameter groups, "${other}" and "${name}"`);
+      owner.set(variable.originalName, name);
+    }
+    return { name, options, variables };
+  });
+}
+
+/** Per block: parameters, how many of them train, and whether the block trains. */
+export function trainableSummary(model: tf.LayersModel): BlockSummary[] {
+  return blockPaths(model).map((path) => {
+    const layers = model.layers.filter((layer) => blockOf(layer.name) === path);
+    const params = layers.reduce((sum, layer) => sum + sizeOf(parametersOf(layer)), 0);
+    const trainableParams = layers.reduce((sum, layer) => sum + sizeOf(layer.trainableWeights), 0);
+    const trainable = trainableParams === params ? "yes" : trainableParams === 0 ? "no" : "partly";
+    return { path, params, trainableParams, trainable };
+  });
+}
+
+function selectLayers(model: tf.LayersModel, spec: string): tf.layers.Layer[] {
+  const range = /^(.+)\.(-?\d*):(-?\d*)$/.exec(spec);
+  if (range) {
+    const [, stage, start, end] = range;
+    const children = blockPaths(model).filter((block) => block.startsWith(`${stage}.`));
+    if (children.length === 0) throw unknownPath(model, spec, `${stage} is not a stage`);
+    const selected = new Set(children.slice(start === "" ? undefined : Number(start), end === "" ? undefined : Number(end)));
+    if (selected.size === 0) throw new Error(`"${spec}" selects no blocks; ${stage} has ${children[0]} ... ${children[children.length - 1]}`);
+    return model.layers.filter((layer) => selected.has(blockOf(layer.name)));
+  }
+  const layers = model.layers.filter((layer) => layer.name === spec || layer.name.startsWith(`${spec}.`));
+  if (layers.length === 0) throw unknownPath(model, spec, "no such module");
+  return layers;
+}
+
+function unknownPath(model: tf.LayersModel, spec: string, why: string): Error {
+  return new Error(
+    `unknown path "${spec}" in ${model.name} (${why}); blocks are ${blockPaths(model).join(", ")} ` +
+      `(a path may also name a module inside a block, e.g. layer3.18.conv2, or slice a stage, e.g. layer3.18:)`,
+  );
+}
+
+function sizeOf(variables: tf.LayerVariable[]): number {
+  return variables.reduce((sum, v) => sum + v.read().size, 0);
+}

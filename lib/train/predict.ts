@@ -1,0 +1,59 @@
+import * as tf from "@tensorflow/tfjs";
+import { ImageBatches } from "../data/batches";
+import { IMAGENET_MEAN, IMAGENET_STD } from "../data/preprocess";
+
+export interface ImagePredictions {
+  files: string[];
+  /** Row-major [files, classes] softmax probabilities (averaged over the TTA passes). */
+  probabilities: Float32Array;
+  /** Indices (into `files`) of images that could not be decoded, with the reason. */
+  failed: Map<number, string>;
+}
+
+export interface PredictOptions {
+  size: number;
+  batchSize?: number;
+  /**
+   * Test-time augmentation: brightness factors, one inference pass each, probabilities averaged.
+   * [1] is plain inference. Flips and crops are left out on purpose: they hurt on this task.
+   */
+  brightnessTta?: number[];
+}
+
+/** Predicts every file in the given order; an unreadable image gets a flagged row of zeros. */
+export async function predictFiles(model: tf.LayersModel, files: readonly string[], options: PredictOptions): Promise<ImagePredictions> {
+  const factors = options.brightnessTta ?? [1];
+  const numClasses = (model.outputs[0].shape as number[])[1];
+  const probabilities = new Float32Array(files.length * numClasses);
+  const failed = new Map<number, string>();
+  const batches = new ImageBatches(files.map((file) => ({ file })), {
+    batchSize: options.batchSize ?? 32,
+    size: options.size,
+    onError: "flag",
+    warn: () => {},
+  });
+  for await (const batch of batches) {
+    const summed = tf.tidy(() => {
+      const passes = factors.map((f) => tf.softmax(model.apply(f === 1 ? batch.x : withBrightness(batch.x, f), { training: false }) as tf.Tensor2D));
+      return tf.div(tf.addN(passes), factors.length);
+    });
+    const values = summed.dataSync();
+    batch.indices.forEach((fileIndex, row) => probabilities.set(values.subarray(row * numClasses, (row + 1) * numClasses), fileIndex * numClasses));
+    for (const row of batch.failed) {
+      failed.set(batch.indices[row], "could not be decoded");
+      probabilities.fill(0, batch.indices[row] * numClasses, (batch.indices[row] + 1) * numClasses);
+    }
+    tf.dispose([summed, batch.x, batch.y]);
+  }
+  return { files: [...files], probabilities, failed };
+}
+
+/** torchvision adjust_brightness on an ImageNet-normalised batch: back to [0, 1], scale, clamp, renormalise. */
+export function withBrightness(x: tf.Tensor4D, factor: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const mean = tf.tensor1d([...IMAGENET_MEAN]);
+    const std = tf.tensor1d([...IMAGENET_STD]);
+    const pixels = tf.add(tf.mul(x, std), mean);
+    return tf.div(tf.sub(tf.clipByValue(tf.mul(pixels, factor), 0, 1), mean), std) as tf.Tensor4D;
+  });
+}
