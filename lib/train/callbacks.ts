@@ -5,14 +5,14 @@ import { plotDisplay, type LivePlot } from "../plot/plotly";
 import { progress, type Progress } from "../progress";
 import { inKernel } from "../tslab";
 import { curvesFigure } from "./figures";
-import type { Callback, EpochRecord, Learner } from "./learner";
+import type { BatchEnd, Callback, EpochRecord, Learner } from "./learner";
 
 /** One progress line per epoch with images/s and ETA, and a summary line when it ends. */
 export class ShowProgress implements Callback {
   private bar?: Progress;
   private epoch = 0;
 
-  onBatchEnd(learner: Learner, batch: { epoch: number; images: number; totalImages: number; loss: number }): void {
+  onBatchEnd(_learner: Learner, batch: BatchEnd): void {
     if (batch.epoch !== this.epoch) {
       this.epoch = batch.epoch;
       this.bar = progress(`epoch ${batch.epoch}`, batch.totalImages, "images");

@@ -17,8 +17,9 @@ export interface Classifier extends ClassifierInfo {
 
 const INFO = "classifier.json";
 
+/** `dir/classifier.json` (classes, input size) beside the tfjs model in `dir/model/`. */
 export async function saveClassifier(dir: string, model: tf.LayersModel, info: ClassifierInfo): Promise<void> {
-  await saveModel(model, dir);
+  await saveModel(model, path.join(dir, "model"));
   writeJsonAtomic(path.join(dir, INFO), info);
 }
 
@@ -28,7 +29,7 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
     throw new Error(`${dir} holds no trained classifier (${INFO} is missing): run notebooks/05-lr-schedule-training.ipynb first`);
   }
   const info = JSON.parse(fs.readFileSync(infoFile, "utf8")) as ClassifierInfo;
-  const model = await loadModel(dir);
+  const model = await loadModel(path.join(dir, "model"));
   const outputs = (model.outputs[0].shape as number[])[1];
   if (outputs !== info.classes.length) throw new Error(`${dir}: the model has ${outputs} outputs but ${info.classes.length} classes are listed`);
   return { ...info, model };

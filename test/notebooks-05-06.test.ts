@@ -1,0 +1,80 @@
+// Notebooks 05 (training) and 06 (submission) executed through the kernel on a tiny setting:
+// generated data, a broken test image, resume after the run, and the contest file checked.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { generateDataset } from "../lib/generate";
+import { runNotebook, type RunResult } from "../lib/runner";
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-nb05-"));
+const dataDir = path.join(work, "dataset");
+const manifestPath = path.join(work, "split.json");
+const checkpointDir = path.join(work, "checkpoints");
+const modelDir = path.join(work, "model");
+const outDir = path.join(work, "submissions");
+const runsRoot = path.join(work, "runs");
+const tiny = {
+  manifestPath,
+  checkpointDir,
+  modelDir,
+  imageSize: 32,
+  widthMultiplier: 0.35,
+  phaseEpochs: [1, 1, 0],
+  finalEpochs: 1,
+  batchSize: 32,
+};
+let training: RunResult;
+
+function stdoutOf(run: RunResult): string {
+  const nb = JSON.parse(fs.readFileSync(run.executedNotebook, "utf8"));
+  return nb.cells
+    .flatMap((c: { outputs?: { name?: string; text?: string | string[] }[] }) => c.outputs ?? [])
+    .filter((o: { name?: string }) => o.name === "stdout")
+    .map((o: { text?: string | string[] }) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? ""))
+    .join("");
+}
+
+test.before(async () => {
+  await generateDataset({ outDir: dataDir, imagesPerClass: 3, testSize: 15, seed: 11, onProgress: () => {} });
+  const good = fs.readFileSync(path.join(dataDir, "test", "000000.jpg"));
+  fs.writeFileSync(path.join(dataDir, "test", "zz_broken.jpg"), good.subarray(0, good.length >> 1));
+  await runNotebook({ notebook: "notebooks/01-data-split.ipynb", params: { dataDir, manifestPath }, runsRoot, quiet: true });
+  training = await runNotebook({ notebook: "notebooks/05-lr-schedule-training.ipynb", params: tiny, runsRoot, quiet: true });
+});
+test.after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test("notebook 05 trains the phases, keeps checkpoints and saves the classifier", () => {
+  assert.equal(training.status, "ok");
+  const history = JSON.parse(fs.readFileSync(path.join(checkpointDir, "history.json"), "utf8"));
+  assert.equal(history.length, 2);
+  assert.deepEqual(Object.values(history[1].lrs), [3e-4, 3e-4, 3e-4], "phase 2 runs at the lower rate");
+  assert.ok(fs.existsSync(path.join(checkpointDir, "best.ckpt")));
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelDir, "classifier.json"), "utf8")).imageSize, 32);
+  assert.match(stdoutOf(training), /validation accuracy \d+\.\d+%/);
+});
+
+test("re-running notebook 05 resumes from the checkpoint instead of training again", async () => {
+  const again = await runNotebook({ notebook: "notebooks/05-lr-schedule-training.ipynb", params: { ...tiny, finalEpochs: 0 }, runsRoot, quiet: true });
+  assert.match(stdoutOf(again), /resumed from .*last\.ckpt: 2 epoch\(s\) done/);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(checkpointDir, "history.json"), "utf8")).length, 2);
+});
+
+test("notebook 06 writes one row per test image, flags the broken one, and scores the answer key", async () => {
+  const submission = await runNotebook({
+    notebook: "notebooks/06-submission.ipynb",
+    params: { modelDir, manifestPath, answerKey: path.join(dataDir, "test_answers.csv"), outDir, ttaBrightness: [0.9, 1, 1.1] },
+    runsRoot,
+    quiet: true,
+  });
+  const rows = fs.readFileSync(path.join(outDir, "submission.csv"), "utf8").trim().split("\n");
+  assert.equal(rows[0], "id,label");
+  assert.equal(rows.length - 1, 16, "15 test images + the broken one");
+  assert.ok(rows.some((r) => r.startsWith("zz_broken,")), "the broken image still has a row");
+  const probabilities = fs.readFileSync(path.join(outDir, "probabilities.csv"), "utf8");
+  assert.match(probabilities, /\nzz_broken,[^\n]*truncated JPEG/);
+  assert.ok(fs.existsSync(path.join(submission.runDir, "submission.csv")), "a copy in the run folder");
+  const html = fs.readFileSync(submission.executedNotebook, "utf8");
+  assert.match(html, /TTA brightness/);
+});
