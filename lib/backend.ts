@@ -2,6 +2,7 @@
 // tensorflow (GPU, then CPU bindings) > wasm > cpu, and says which one it took.
 // Set CHARID_BACKEND=tensorflow|wasm|cpu (or pass `force`) to choose one.
 import * as tf from "@tensorflow/tfjs";
+import { registerWasmTrainingKernels } from "./backends/wasm-training";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -59,6 +60,7 @@ async function tryWasm(skipped: string[]): Promise<string | undefined> {
   try {
     require("@tensorflow/tfjs-backend-wasm");
     if (await tf.setBackend("wasm")) {
+      registerWasmTrainingKernels();
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD";
       const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "multi-threaded" : "1 thread";
       return `CPU (wasm, ${simd}, ${threads})`;

@@ -54,6 +54,12 @@ export const TEST_REQUIREMENTS: readonly Requirement[] = [
     present: () => spawnSync(DEBIAN_PYTHON, ["-c", "import torch, torchvision"], { stdio: "ignore" }).status === 0,
   },
   {
+    what: "clang and lld, to check that the committed wasm kernels match their C sources",
+    debian: ["clang", "lld"],
+    elsewhere: "install clang 14 and lld",
+    present: () => spawnSync("clang", ["--version"], { stdio: "ignore" }).status === 0 && spawnSync("wasm-ld", ["--version"], { stdio: "ignore" }).status === 0,
+  },
+  {
     what: "Chromium, for the browser check of rendered notebooks",
     debian: ["chromium"],
     elsewhere: "install Chromium and put it on PATH",

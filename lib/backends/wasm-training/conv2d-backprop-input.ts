@@ -1,0 +1,64 @@
+// Conv2DBackpropInput for wasm. The stock kernel is a plain loop nest. Pointwise (1x1,
+// stride 1, unpadded) convolutions, which carry most of MobileNetV2's backward pass, become
+// one matrix product dx = dy * W^T on the backend's XNNPACK matMul; other NHWC convolutions
+// run our register-blocked C kernel; NCHW, and a dy whose shape is not the convolution's
+// output shape (conv2dTranspose allows that), go to the stock kernel.
+import { backend_util, BatchMatMul, Conv2DBackpropInput, util } from "@tensorflow/tfjs-core";
+import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import { trainingKernels } from "./kernel-module";
+import { runStockKernel } from "./stock-kernels";
+import { heapOffset, type WasmBackend } from "./wasm-backend";
+
+type Args = { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackend; attrs: Conv2DBackpropInputAttrs };
+
+function isPointwise(info: backend_util.Conv2DInfo): boolean {
+  const { padInfo } = info;
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    padInfo.top === 0 && padInfo.bottom === 0 && padInfo.left === 0 && padInfo.right === 0;
+}
+
+function pointwise(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { inChannels, outChannels } = info;
+  const pixels = info.batchSize * info.inHeight * info.inWidth;
+  // XNNPACK's matMul is fast only untransposed, so transpose the (small) filter here.
+  const filterT = backend.makeOutput([1, outChannels, inChannels], "float32");
+  const heap = backend.wasm.HEAPF32;
+  const from = heapOffset(backend, filter) / 4;
+  const to = heapOffset(backend, filterT) / 4;
+  for (let ci = 0; ci < inChannels; ci++) {
+    for (let co = 0; co < outChannels; co++) heap[to + co * inChannels + ci] = heap[from + ci * outChannels + co];
+  }
+  const dyMatrix: TensorInfo = { dataId: dy.dataId, shape: [1, pixels, outChannels], dtype: "float32" };
+  const dx = runStockKernel(BatchMatMul, backend, { a: dyMatrix, b: filterT }, { transposeA: false, transposeB: false });
+  backend.disposeData(filterT.dataId);
+  return { ...dx, shape: info.inShape };
+}
+
+function general(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const dx = backend.makeOutput(info.inShape, "float32");
+  const transposedFilter = backend.wasm._malloc(4 * filter.shape.reduce((a, b) => a * b, 1));
+  trainingKernels(backend).conv2d_input_grad(
+    heapOffset(backend, dy), heapOffset(backend, filter), transposedFilter, heapOffset(backend, dx),
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  backend.wasm._free(transposedFilter);
+  return dx;
+}
+
+function conv2dBackpropInput(args: Args): TensorInfo {
+  const { inputs: { dy, filter }, backend, attrs } = args;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
+  const info = dataFormat === "NHWC"
+    ? backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode)
+    : undefined;
+  if (!info || dy.dtype !== "float32" || !util.arraysEqual(dy.shape, info.outShape)) {
+    return runStockKernel(Conv2DBackpropInput, backend, args.inputs, attrs as unknown as NamedAttrMap);
+  }
+  return isPointwise(info) ? pointwise(backend, dy, filter, info) : general(backend, dy, filter, info);
+}
+
+export const conv2dBackpropInputConfig: KernelConfig = {
+  kernelName: Conv2DBackpropInput,
+  backendName: "wasm",
+  kernelFunc: conv2dBackpropInput as unknown as KernelFunc,
+};

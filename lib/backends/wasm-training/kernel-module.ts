@@ -1,0 +1,96 @@
+// Loads training-kernels.wasm (built from ./c by scripts/build-wasm-kernels.sh) into the
+// heap of a TensorFlow.js wasm backend: it imports that backend's memory, so kernels read
+// and write tensors in place. One instance per backend object.
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import type { WasmBackend } from "./wasm-backend";
+
+type Pointer = number;
+
+/** The parts of the WebAssembly JS API used here (the notebook compiler's lib has no types for it). */
+interface WebAssemblyApi {
+  Module: { new (bytes: Uint8Array): object; imports(module: object): { module: string; name: string }[] };
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: object };
+  Table: new (descriptor: { initial: number; element: "anyfunc" }) => object;
+  Global: new (descriptor: { value: "i32"; mutable: false }, value: number) => object;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+export interface TrainingKernels {
+  conv2d_filter_grad(x: Pointer, dy: Pointer, dw: Pointer, ...shape: number[]): void;
+  conv2d_input_grad(dy: Pointer, filter: Pointer, scratch: Pointer, dx: Pointer, ...shape: number[]): void;
+  depthwise_filter_grad(x: Pointer, dy: Pointer, dw: Pointer, ...shape: number[]): void;
+  depthwise_input_grad(dy: Pointer, filter: Pointer, dx: Pointer, ...shape: number[]): void;
+  sum_leading_axes(x: Pointer, out: Pointer, rows: number, cols: number, scale: number): void;
+  binary_f32(a: Pointer, aRowStep: number, aColStep: number, b: Pointer, bRowStep: number, bColStep: number,
+    out: Pointer, rows: number, cols: number, op: number): void;
+  batch_norm_f32(x: Pointer, mean: Pointer, factor: Pointer, offset: Pointer, out: Pointer, rows: number, channels: number): void;
+  batch_norm_grad_sums(x: Pointer, dy: Pointer, mean: Pointer, out: Pointer, rows: number, channels: number): void;
+  clip_grad_f32(x: Pointer, dy: Pointer, out: Pointer, n: number, lo: number, hi: number): void;
+  relu_grad_f32(x: Pointer, dy: Pointer, out: Pointer, n: number): void;
+}
+
+export const KERNELS_WASM_PATH = path.join(__dirname, "training-kernels.wasm");
+const DATA_SECTION_ID = 11;
+
+let compiled: object | undefined;
+const instances = new WeakMap<WasmBackend, TrainingKernels>();
+
+export function trainingKernels(backend: WasmBackend): TrainingKernels {
+  let kernels = instances.get(backend);
+  if (!kernels) {
+    kernels = instantiate(backend);
+    instances.set(backend, kernels);
+  }
+  return kernels;
+}
+
+function instantiate(backend: WasmBackend): TrainingKernels {
+  compiled ??= compile(readFileSync(KERNELS_WASM_PATH));
+  const env: Record<string, unknown> = {};
+  for (const { module, name } of wasmApi.Module.imports(compiled)) {
+    env[name] = importValue(backend, `${module}.${name}`);
+  }
+  return new wasmApi.Instance(compiled, { env }).exports as TrainingKernels;
+}
+
+function importValue(backend: WasmBackend, name: string): unknown {
+  switch (name) {
+    case "env.memory":
+      return backend.wasm.asm.memory;
+    case "env.__indirect_function_table":
+      return new wasmApi.Table({ initial: 0, element: "anyfunc" });
+    // Position-independent code is relocated by these; with no static data and no function
+    // pointers in the module, nothing is relocated.
+    case "env.__memory_base":
+    case "env.__table_base":
+      return new wasmApi.Global({ value: "i32", mutable: false }, 0);
+    default:
+      // e.g. env.__stack_pointer, if the C code ever spills to a stack in linear memory.
+      throw new Error(`training-kernels.wasm imports ${name}, which the loader does not provide`);
+  }
+}
+
+/** Static data would be placed at __memory_base = 0, over the backend's own data. */
+export function compile(bytes: Uint8Array): object {
+  if (sectionIds(bytes).includes(DATA_SECTION_ID)) {
+    throw new Error("training-kernels.wasm has a data section; the C sources must not use static data");
+  }
+  return new wasmApi.Module(bytes);
+}
+
+function sectionIds(bytes: Uint8Array): number[] {
+  const ids: number[] = [];
+  let at = 8; // magic + version
+  while (at < bytes.length) {
+    ids.push(bytes[at++]);
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      size += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
+    at += size;
+  }
+  return ids;
+}

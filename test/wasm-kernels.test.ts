@@ -1,0 +1,251 @@
+// Gradients of conv2d and depthwiseConv2d on the wasm backend, with our training kernels
+// registered, against the cpu backend's, over a grid of shapes, strides, paddings and
+// (for the depthwise kernels, called directly) dilations.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels } from "../lib/backends/wasm-training";
+import { Rng } from "../lib/random";
+
+type Shape4 = [number, number, number, number];
+type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
+type Backend = "cpu" | "wasm";
+
+const TOLERANCE = 1e-4;
+const PADS: Pad[] = ["same", "valid", [[0, 0], [1, 2], [0, 1], [0, 0]], 1];
+const STRIDES: (number | [number, number])[] = [1, 2, [1, 2]];
+let worst = 0;
+
+/**
+ * A numeric pad sizes the output from the filter height alone (tfjs-core computeOutputShape2D),
+ * which makes the wasm forward conv write past its output for non-square filters; skip those.
+ */
+function padsFor([height, width]: Shape4): Pad[] {
+  return height === width ? PADS : PADS.filter((pad) => typeof pad !== "number");
+}
+
+function randomValues(size: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: size }, () => rng.next() * 2 - 1);
+}
+
+/** max |actual - expected| relative to the largest |expected|. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  assert.equal(actual.length, expected.length);
+  let diff = 0;
+  let scale = 1e-6;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  const error = relativeError(actual, expected);
+  worst = Math.max(worst, error);
+  assert.ok(error <= TOLERANCE, `${what}: relative error ${error}`);
+}
+
+/** Runs `compute` on a backend and returns its outputs' values. */
+async function on(backend: Backend, compute: () => tf.Tensor[]): Promise<Float32Array[]> {
+  assert.ok(await tf.setBackend(backend), `no ${backend} backend`);
+  return tf.tidy(() => compute()).map((t) => {
+    const values = t.dataSync() as Float32Array;
+    t.dispose();
+    return values;
+  });
+}
+
+interface Values {
+  values: Float32Array;
+  shape: Shape4;
+}
+
+function randomTensor(shape: Shape4, seed: number): Values {
+  return { values: randomValues(shape.reduce((a, b) => a * b), seed), shape };
+}
+
+/** Gradients of sum(op(x, filter) * r) w.r.t. x and filter, with r drawn from `seed`. */
+function convGrads(op: (x: tf.Tensor4D, f: tf.Tensor4D) => tf.Tensor4D, x: Values, f: Values, seed: number) {
+  return (backend: Backend) => on(backend, () => {
+    const xt = tf.tensor4d(x.values, x.shape);
+    const ft = tf.tensor4d(f.values, f.shape);
+    const outShape = op(xt, ft).shape;
+    const r = tf.tensor(randomValues(outShape.reduce((a, b) => a * b, 1), seed), outShape);
+    return tf.grads((a: tf.Tensor, b: tf.Tensor) => op(a as tf.Tensor4D, b as tf.Tensor4D).mul(r).sum())([xt, ft]);
+  });
+}
+
+function describeCase(xShape: Shape4, fShape: Shape4, stride: unknown, pad: Pad): string {
+  return `x=${xShape} f=${fShape} s=${JSON.stringify(stride)} p=${JSON.stringify(pad)}`;
+}
+
+async function compareGrads(name: string, grads: (backend: Backend) => Promise<Float32Array[]>): Promise<void> {
+  const [dxCpu, dfCpu] = await grads("cpu");
+  const [dxWasm, dfWasm] = await grads("wasm");
+  assertClose(dxWasm, dxCpu, `${name} dx`);
+  assertClose(dfWasm, dfCpu, `${name} dfilter`);
+}
+
+test.before(async () => {
+  await tf.setBackend("wasm");
+  registerWasmTrainingKernels();
+});
+
+test("registering twice changes nothing", () => {
+  const names = ["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "Tile"];
+  const before = names.map((name) => tf.getKernel(name, "wasm"));
+  const gradient = tf.getGradient("FusedBatchNorm");
+  registerWasmTrainingKernels();
+  assert.deepEqual(names.map((name) => tf.getKernel(name, "wasm")), before);
+  assert.ok(before.every(Boolean));
+  assert.equal(tf.getGradient("FusedBatchNorm"), gradient);
+});
+
+test("conv2d gradients match the cpu backend", async () => {
+  const cases: [Shape4, Shape4][] = [
+    [[1, 5, 5, 3], [3, 3, 3, 4]],
+    [[2, 7, 6, 5], [3, 2, 5, 8]],
+    [[3, 8, 8, 16], [1, 1, 16, 12]],
+    [[2, 24, 24, 8], [1, 1, 8, 20]],
+    [[2, 9, 9, 6], [5, 5, 6, 9]],
+    [[2, 7, 7, 13], [3, 3, 13, 6]],
+    [[1, 4, 4, 1], [2, 2, 1, 1]],
+  ];
+  let seed = 1;
+  for (const [xShape, fShape] of cases) {
+    for (const stride of STRIDES) {
+      for (const pad of padsFor(fShape)) {
+        const rounding = typeof pad === "number" ? "floor" : undefined;
+        const op = (x: tf.Tensor4D, f: tf.Tensor4D) => tf.conv2d(x, f, stride as [number, number], pad, "NHWC", 1, rounding);
+        await compareGrads(`conv2d ${describeCase(xShape, fShape, stride, pad)}`, convGrads(op, randomTensor(xShape, seed += 3), randomTensor(fShape, seed + 1), seed + 2));
+      }
+    }
+  }
+});
+
+test("depthwiseConv2d gradients match the cpu backend, channel multipliers 1 to 3", async () => {
+  const cases: [Shape4, Shape4][] = [
+    [[1, 5, 5, 3], [3, 3, 3, 1]],
+    [[2, 7, 6, 8], [3, 3, 8, 1]],
+    [[2, 6, 6, 20], [3, 3, 20, 1]],
+    [[1, 6, 5, 3], [2, 3, 3, 2]],
+    [[2, 9, 9, 4], [5, 5, 4, 3]],
+  ];
+  let seed = 1000;
+  for (const [xShape, fShape] of cases) {
+    for (const stride of [1, 2]) {
+      for (const pad of padsFor(fShape)) {
+        const rounding = typeof pad === "number" ? "round" : undefined;
+        const op = (x: tf.Tensor4D, f: tf.Tensor4D) => tf.depthwiseConv2d(x, f, stride, pad, "NHWC", 1, rounding);
+        await compareGrads(`depthwiseConv2d ${describeCase(xShape, fShape, stride, pad)}`, convGrads(op, randomTensor(xShape, seed += 3), randomTensor(fShape, seed + 1), seed + 2));
+      }
+    }
+  }
+});
+
+/** [kh, kw, c, q] filter with dilation - 1 zeros between taps: a dilated conv is a plain conv with it. */
+function dilateFilter({ values, shape }: Values, [dh, dw]: [number, number]): Values {
+  const [kh, kw, c, q] = shape;
+  const dilated: Shape4 = [(kh - 1) * dh + 1, (kw - 1) * dw + 1, c, q];
+  const out = new Float32Array(dilated.reduce((a, b) => a * b));
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const from = (i * kw + j) * c * q;
+      out.set(values.subarray(from, from + c * q), (i * dh * dilated[1] + j * dw) * c * q);
+    }
+  }
+  return { values: out, shape: dilated };
+}
+
+test("dilated depthwise backprop kernels match the plain conv with a dilated filter on cpu", async () => {
+  // tf.grads refuses dilations > 1, so the kernels are called directly.
+  const cases: [Shape4, Shape4, [number, number]][] = [
+    [[2, 9, 9, 8], [3, 3, 8, 1], [2, 2]],
+    [[1, 8, 10, 5], [2, 3, 5, 2], [2, 3]],
+  ];
+  let seed = 5000;
+  for (const [xShape, fShape, dilations] of cases) {
+    for (const pad of padsFor(fShape)) {
+      const x = randomTensor(xShape, seed += 3);
+      const filter = randomTensor(fShape, seed + 1);
+      const dilated = dilateFilter(filter, dilations);
+      const [dxCpu, dfDilatedCpu] = await convGrads(
+        (x, f) => tf.depthwiseConv2d(x, f, 1, pad, "NHWC", 1, typeof pad === "number" ? "ceil" : undefined),
+        x, dilated, seed + 2)("cpu");
+      const [dxWasm, dfWasm] = await on("wasm", () => {
+        const xt = tf.tensor4d(x.values, xShape);
+        const f = tf.tensor4d(filter.values, fShape);
+        const rounding = typeof pad === "number" ? "ceil" : undefined;
+        const attrs: tf.NamedAttrMap = { strides: 1, pad, dilations, ...(rounding ? { dimRoundingMode: rounding } : {}) };
+        const outShape = tf.depthwiseConv2d(xt, f, 1, pad, "NHWC", dilations, rounding).shape;
+        const dy = tf.tensor(randomValues(outShape.reduce((a, b) => a * b, 1), seed + 2), outShape);
+        return [
+          tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy, filter: f }, { ...attrs, inputShape: xShape }) as tf.Tensor,
+          tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x: xt, dy }, { ...attrs, filterShape: fShape }) as tf.Tensor,
+        ];
+      });
+      const name = `dilated depthwise x=${xShape} f=${fShape} d=${dilations} p=${JSON.stringify(pad)}`;
+      assertClose(dxWasm, dxCpu, `${name} dx`);
+      const dfCpu = new Float32Array(dfWasm.length);
+      const [kh, kw, c, q] = fShape;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const from = (i * dilations[0] * dilated.shape[1] + j * dilations[1]) * c * q;
+          dfCpu.set(dfDilatedCpu.subarray(from, from + c * q), (i * kw + j) * c * q);
+        }
+      }
+      assertClose(dfWasm, dfCpu, `${name} dfilter`);
+    }
+  }
+});
+
+test("a batch-normalised ReLU6 conv block trains to the same gradients on wasm as on cpu", async () => {
+  // Exercises the wasm-only gradients of FusedBatchNorm, Mean, Relu and ClipByValue and the
+  // replaced element-wise, reduction, tile and matMul kernels in the way tf.layers uses them.
+  const shapes: Record<string, number[]> = {
+    x: [3, 9, 9, 5], conv: [1, 1, 5, 12], depthwise: [3, 3, 12, 1], gamma: [12], beta: [12], dense: [12, 7],
+  };
+  const values = Object.fromEntries(Object.entries(shapes).map(([name, shape], i) =>
+    [name, randomValues(shape.reduce((a, b) => a * b), 9000 + i)]));
+  // Some activations beyond 6 and some exact zeros, so both clipping edges matter.
+  values.x = values.x.map((v, i) => (i % 11 === 0 ? 0 : v * 8));
+  const grads = (backend: Backend) => on(backend, () => {
+    const t = Object.fromEntries(Object.entries(shapes).map(([name, shape]) => [name, tf.tensor(values[name], shape)]));
+    const loss = (x: tf.Tensor, conv: tf.Tensor, depthwise: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, dense: tf.Tensor) => {
+      const y = tf.conv2d(x as tf.Tensor4D, conv as tf.Tensor4D, 1, "same");
+      const { mean, variance } = tf.moments(y, [0, 1, 2]);
+      const normalised = tf.batchNorm(y, mean, variance, beta, gamma, 1e-3);
+      const activated = tf.clipByValue(tf.relu(normalised), 0, 6);
+      const z = tf.depthwiseConv2d(activated as tf.Tensor4D, depthwise as tf.Tensor4D, 2, "same");
+      const logits = tf.matMul(tf.mean(z, [1, 2]), dense);
+      return tf.losses.softmaxCrossEntropy(tf.oneHot([1, 4, 6], 7), logits);
+    };
+    return tf.grads(loss)([t.x, t.conv, t.depthwise, t.gamma, t.beta, t.dense]);
+  });
+  const cpu = await grads("cpu");
+  const wasm = await grads("wasm");
+  Object.keys(shapes).forEach((name, i) => assertClose(wasm[i], cpu[i], `d loss / d ${name}`));
+});
+
+test("relu and clipByValue gradients on wasm equal cpu's exactly, at the edges and for NaN", async () => {
+  const x = [-2, -0, 0, 0.5, 6, 6.5, NaN, 3, 1e-8, -1e-8, 5.999999, 6.000001, 1, 2, 4, 7, 0];
+  const dy = x.map((_, i) => (i % 3 === 0 ? -1.5 : 2.25) * (i + 1));
+  dy[7] = NaN;
+  const grads = (backend: Backend) => on(backend, () => {
+    const dyT = tf.tensor(dy);
+    const reluGrad = tf.grad((t: tf.Tensor) => tf.relu(t).mul(dyT).sum())(tf.tensor(x));
+    const clipGrad = tf.grad((t: tf.Tensor) => tf.clipByValue(t, 0, 6).mul(dyT).sum())(tf.tensor(x));
+    return [reluGrad, clipGrad];
+  });
+  const [reluCpu, clipCpu] = await grads("cpu");
+  const [reluWasm, clipWasm] = await grads("wasm");
+  assert.deepStrictEqual(Array.from(reluWasm), Array.from(reluCpu));
+  assert.deepStrictEqual(Array.from(clipWasm), Array.from(clipCpu));
+});
+
+test.after(() => {
+  console.log(`largest relative error, wasm vs cpu gradients: ${worst.toExponential(2)}`);
+});
