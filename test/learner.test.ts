@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { EarlyStopping, Learner, SaveCheckpoints, TrainingDivergedError, type Batch, type BatchSource } from "../lib/train";
+import { classesMissingFromTraining, EarlyStopping, Learner, loadMatchingWeights, SaveCheckpoints, TrainingDivergedError, type Batch, type BatchSource } from "../lib/train";
 import { TinyImages, tinyModel, weightsOf } from "./helpers/tiny-training";
 
 const CLASSES = ["a", "b", "c"];
@@ -180,4 +180,21 @@ test("a run killed with SIGKILL mid-epoch resumes from its last checkpoint and e
   assert.deepEqual(fs.readdirSync(killed).filter((f) => f.includes(".tmp")), [], "no partial files");
   fs.rmSync(straight, { recursive: true, force: true });
   fs.rmSync(killed, { recursive: true, force: true });
+});
+
+test("pretrained weights load by name and shape; a new head stays fresh", async () => {
+  const dir = tempDir();
+  const source = learnerFor(tinyModel(2), { body: 0.01, fc: 0.05 });
+  await source.save(path.join(dir, "source.ckpt"));
+  const target = tinyModel(9, 5);
+  const transfer = await loadMatchingWeights(target, path.join(dir, "source.ckpt"));
+  assert.deepEqual(transfer, { loaded: 4, missing: [], mismatched: ["fc/kernel", "fc/bias"] });
+  assert.deepEqual(weightsOf(target).get("conv2/kernel"), weightsOf(source.model).get("conv2/kernel"));
+  await assert.rejects(loadMatchingWeights(tinyModel(1, 3), path.join(dir, "missing.ckpt")), /does not exist/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("a class present in validation but not in training is reported", () => {
+  const image = (label: string) => ({ file: `${label}.jpg`, label });
+  assert.deepEqual(classesMissingFromTraining([image("a"), image("b")], [image("b"), image("c"), image("c")]), ["c"]);
 });

@@ -56,7 +56,8 @@ test("notebook 05 trains the phases, keeps checkpoints and saves the classifier"
 });
 
 test("re-running notebook 05 resumes from the checkpoint instead of training again", async () => {
-  const again = await runNotebook({ notebook: "notebooks/05-lr-schedule-training.ipynb", params: { ...tiny, finalEpochs: 0 }, runsRoot, quiet: true });
+  const again = await runNotebook({ notebook: "notebooks/05-lr-schedule-training.ipynb", params: { ...tiny, finalEpochs: 0, weightsFile: modelDir }, runsRoot, quiet: true });
+  assert.match(stdoutOf(again), /\d+ weights from .*model; kept fresh: none/);
   assert.match(stdoutOf(again), /resumed from .*last\.ckpt: 2 epoch\(s\) done/);
   assert.equal(JSON.parse(fs.readFileSync(path.join(checkpointDir, "history.json"), "utf8")).length, 2);
 });

@@ -1,9 +1,10 @@
 // A trained classifier on disk: the tfjs model plus what is needed to use it (classes, input size).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { writeJsonAtomic } from "../io";
-import { loadModel, saveModel } from "../models/io";
+import { getWeights, loadModel, saveModel } from "../models/io";
+import { readCheckpoint } from "./checkpoint";
 
 export interface ClassifierInfo {
   classes: string[];
@@ -33,4 +34,52 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   const outputs = (model.outputs[0].shape as number[])[1];
   if (outputs !== info.classes.length) throw new Error(`${dir}: the model has ${outputs} outputs but ${info.classes.length} classes are listed`);
   return { ...info, model };
+}
+
+export interface WeightTransfer {
+  loaded: number;
+  /** Weights of the model that the file did not provide (e.g. the new head). */
+  missing: string[];
+  /** Weights in the file with another shape (e.g. a head with another number of classes). */
+  mismatched: string[];
+}
+
+/**
+ * Copies into `model` every weight of a saved model (a folder with model.json, or a classifier
+ * folder) or of a training checkpoint (.ckpt) whose name and shape match; the rest keeps its
+ * initialisation. Pretrained backbones come in this way; the new head usually stays fresh.
+ */
+export async function loadMatchingWeights(model: tf.LayersModel, source: string): Promise<WeightTransfer> {
+  const weights = await readWeightFile(source);
+  const transfer: WeightTransfer = { loaded: 0, missing: [], mismatched: [] };
+  for (const variable of model.weights) {
+    const values = weights.get(variable.originalName);
+    if (!values) transfer.missing.push(variable.originalName);
+    else if (values.length !== tf.util.sizeFromShape(variable.shape as number[])) transfer.mismatched.push(variable.originalName);
+    else {
+      const tensor = tf.tensor(values, variable.shape as number[]);
+      variable.write(tensor);
+      tensor.dispose();
+      transfer.loaded++;
+    }
+  }
+  if (transfer.loaded === 0) throw new Error(`${source} has no weight that fits this ${model.name} (names like ${model.weights[0]?.originalName})`);
+  return transfer;
+}
+
+async function readWeightFile(source: string): Promise<Map<string, Float32Array>> {
+  if (source.endsWith(".ckpt")) {
+    const { tensors } = readCheckpoint<unknown>(source);
+    const weights = new Map<string, Float32Array>();
+    for (const [name, tensor] of tensors) {
+      if (name.startsWith("model/")) weights.set(name.slice("model/".length), tensor.dataSync() as Float32Array);
+      tensor.dispose();
+    }
+    return weights;
+  }
+  const dir = fs.existsSync(path.join(source, INFO)) ? path.join(source, "model") : source;
+  const saved = await loadModel(dir);
+  const weights = getWeights(saved);
+  saved.dispose();
+  return weights;
 }
