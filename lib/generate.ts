@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { ART_STYLES, type Artwork, checkArtworkAvailable, loadArtworks } from "./generate/artwork";
-import { EMBEDDED_CLASSES, GROUPS, printedName } from "./generate/classes";
+import { type CharacterClass, EMBEDDED_CLASSES, GROUPS, printedName } from "./generate/classes";
 import { makeNoiseTile, renderPhoto, samplePhoto } from "./generate/photo";
 import { type ImageJob, type PlanOptions, planDataset } from "./generate/plan";
 import { PRODUCT_KINDS } from "./generate/products";
@@ -35,6 +35,8 @@ export interface GenerateOptions {
   force?: boolean;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
+  /** The characters to draw; default the 42 of the embedded default. */
+  classes?: readonly CharacterClass[];
 }
 
 export interface GenerateReport {
@@ -63,6 +65,10 @@ function sameOptions(a: PlanOptions, b: PlanOptions): boolean {
   return a.seed === b.seed && a.imagesPerClass === b.imagesPerClass && a.testSize === b.testSize && a.heldBackPerClass === b.heldBackPerClass;
 }
 
+function sameClasses(saved: unknown[], classes: readonly string[]): boolean {
+  return saved.length === classes.length && saved.every((c, i) => (c as { name?: string }).name === classes[i]);
+}
+
 function readExisting(outDir: string): DatasetJson | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(outDir, "dataset.json"), "utf8")) as DatasetJson;
@@ -84,8 +90,7 @@ function progressLogger(): (done: number, total: number) => void {
   };
 }
 
-async function renderJob(job: ImageJob, artworks: Map<string, Artwork[]>, tile: Int8Array): Promise<Buffer> {
-  const cls = EMBEDDED_CLASSES[job.classIndex];
+async function renderJob(job: ImageJob, cls: CharacterClass, artworks: Map<string, Artwork[]>, tile: Int8Array): Promise<Buffer> {
   const rng = new Rng(job.seed);
   const art = (artworks.get(cls.name) as Artwork[])[job.styleIndex];
   // Named classes carry their name on most, not all, products.
@@ -117,10 +122,11 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateRe
     if (!Number.isInteger(value) || value < 0) throw new Error(`generateDataset: ${key} must be a non-negative integer, got ${value}`);
   }
   if (options.imagesPerClass < 1) throw new Error("generateDataset: imagesPerClass must be at least 1");
-  const classes = EMBEDDED_CLASSES.map((c) => c.name);
+  const classList = opts.classes ?? EMBEDDED_CLASSES;
+  const classes = classList.map((c) => c.name);
 
   const existing = readExisting(outDir);
-  if (!opts.force && existing && existing.version === GENERATOR_VERSION && sameOptions(existing.options, options)) {
+  if (!opts.force && existing && existing.version === GENERATOR_VERSION && sameOptions(existing.options, options) && sameClasses(existing.classes, classes)) {
     return {
       outDir,
       classes,
@@ -133,7 +139,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateRe
     };
   }
 
-  checkArtworkAvailable(EMBEDDED_CLASSES);
+  checkArtworkAvailable(classList);
   // Remove only what this generator writes, so stale files of another run cannot mix in,
   // and never folders of the same names that it did not write (e.g. --out pointing at a project).
   const owned = fs.existsSync(path.join(outDir, MARKER)) || existing?.generator === GENERATOR_NAME;
@@ -145,17 +151,17 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateRe
   for (const entry of entries) fs.rmSync(path.join(outDir, entry), { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, MARKER), "Written by lib/generate (charid embedded default dataset).\n");
-  const plan = planDataset(options, EMBEDDED_CLASSES);
+  const plan = planDataset(options, classList);
   const dirs = new Set(plan.jobs.map((j) => path.dirname(j.file)).concat(plan.staticBroken.map((b) => path.dirname(b.file))));
   dirs.add("test");
   for (const dir of dirs) fs.mkdirSync(path.join(outDir, dir), { recursive: true });
 
-  const artworks = await loadArtworks(EMBEDDED_CLASSES);
+  const artworks = await loadArtworks(classList);
   const tile = makeNoiseTile(hashSeed(options.seed, "noise"));
   const onProgress = opts.onProgress ?? progressLogger();
   let done = 0;
   await mapWithConcurrency(plan.jobs, opts.concurrency ?? 6, async (job) => {
-    await writeAtomic(path.join(outDir, job.file), await renderJob(job, artworks, tile));
+    await writeAtomic(path.join(outDir, job.file), await renderJob(job, classList[job.classIndex], artworks, tile));
     onProgress(++done, plan.jobs.length);
   });
   for (const b of plan.staticBroken) {
@@ -166,7 +172,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateRe
   await writeAtomic(path.join(outDir, "test_answers.csv"), "file,label\n" + answers.map((a) => `${a.file},${a.label}\n`).join(""));
 
   const trainCount = plan.trainCounts.reduce((a, b) => a + b, 0);
-  const heldBackCount = options.heldBackPerClass * EMBEDDED_CLASSES.length;
+  const heldBackCount = options.heldBackPerClass * classList.length;
   const dataset: DatasetJson = {
     generator: GENERATOR_NAME,
     version: GENERATOR_VERSION,
@@ -183,7 +189,7 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateRe
     },
     products: [...PRODUCT_KINDS],
     groups: GROUPS,
-    classes: EMBEDDED_CLASSES.map((cls, c) => {
+    classes: classList.map((cls, c) => {
       const styleCounts = Object.fromEntries(ART_STYLES.map((s) => [s, 0]));
       for (const job of plan.jobs) {
         if (job.split === "train" && job.classIndex === c && job.truncate === undefined) styleCounts[ART_STYLES[job.styleIndex]]++;
