@@ -6,6 +6,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { EMBEDDED_CLASSES, GROUPS, type GenerateReport, generateDataset } from "../lib/generate";
 import { ART_STYLES, checkArtworkAvailable, loadArtworks } from "../lib/generate/artwork";
+import { sourceTaskClasses } from "../lib/generate/source-task";
 
 const OPTIONS = { seed: 7, imagesPerClass: 4, testSize: 24, heldBackPerClass: 1 };
 const quiet = () => {};
@@ -163,6 +164,24 @@ test("refuses to clear folders it did not write", async () => {
     fs.writeFileSync(path.join(dir, "test", "keep.ts"), "// not ours\n");
     await assert.rejects(generateDataset({ outDir: dir, ...OPTIONS, onProgress: quiet }), /not written by this generator/);
     assert.ok(fs.existsSync(path.join(dir, "test", "keep.ts")));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the pretraining source task draws other characters, none of the 42 targets", async () => {
+  const classes = sourceTaskClasses(150, 3);
+  assert.equal(classes.length, 150);
+  assert.equal(new Set(classes.map((c) => c.name)).size, 150);
+  const targets = new Set(EMBEDDED_CLASSES.map((c) => c.codepoint));
+  assert.ok(classes.every((c) => !targets.has(c.codepoint) && c.name.startsWith("src_")));
+  assert.deepEqual(sourceTaskClasses(150, 3), classes, "seeded");
+  checkArtworkAvailable(classes);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "charid-source-"));
+  try {
+    const report = await generateDataset({ outDir: dir, classes: classes.slice(0, 4), imagesPerClass: 3, testSize: 0, onProgress: quiet });
+    assert.deepEqual(fs.readdirSync(path.join(dir, "train")).sort(), classes.slice(0, 4).map((c) => c.name).sort());
+    assert.equal(report.testCount, 0);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
