@@ -12,6 +12,7 @@ export {
   blockOf,
   blockPaths,
   freezeBefore,
+  namingOf,
   parameterCount,
   parameterGroups,
   parametersOf,
@@ -20,6 +21,8 @@ export {
   type ParameterGroup,
 } from "./models/paths";
 export { replaceHead, type ReplaceHeadOptions } from "./models/head";
+export { loadKerasModel, type LoadKerasModelOptions } from "./models/keras";
+export { detectNaming, NAMING_SCHEMES, type NamingScheme, type NamingSchemeName } from "./models/naming";
 export { getWeights, loadModel, saveModel, setWeights, type LoadModelOptions } from "./models/io";
 
 export type ModelOptions = ResNetOptions & Pick<MobileNetV2Options, "widthMultiplier">;
