@@ -11,7 +11,7 @@ import { writeJsonAtomic } from "./io";
 import { EMBEDDED_WEIGHTS, sha256 } from "./weights";
 import { projectRoot } from "./jupyter/kernelspec";
 import { buildModel, saveModel } from "./models";
-import { groupsByPath, imageSource, Learner, SaveCheckpoints, ShowProgress } from "./train";
+import { groupsByPath, imageSource, Learner, SaveCheckpoints, ShowProgress, type Callback } from "./train";
 
 export const DEFAULT_PRETRAIN = {
   classes: 200,
@@ -40,7 +40,8 @@ export interface Provenance {
   sha256: string;
 }
 
-export async function pretrainBackbone(overrides: Partial<PretrainOptions> = {}): Promise<Provenance> {
+/** Extra callbacks (e.g. LiveCurves in a notebook) join the progress and checkpoint ones. */
+export async function pretrainBackbone(overrides: Partial<PretrainOptions> = {}, callbacks: Callback[] = []): Promise<Provenance> {
   const o = { ...DEFAULT_PRETRAIN, ...overrides };
   const root = projectRoot();
   await selectBackend();
@@ -61,7 +62,7 @@ export async function pretrainBackbone(overrides: Partial<PretrainOptions> = {})
     train: imageSource(manifest, manifest.train, { ...sources, shuffle: true, brightness: 0.05 }),
     valid: imageSource(manifest, manifest.valid, sources),
     classes: manifest.classes,
-    callbacks: [new ShowProgress(), checkpoints],
+    callbacks: [new ShowProgress(), checkpoints, ...callbacks],
   });
   if (fs.existsSync(checkpoints.last)) {
     await learner.restore(checkpoints.last);
