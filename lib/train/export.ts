@@ -4,6 +4,8 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeJsonAtomic } from "../io";
 import { getWeights, loadModel, saveModel } from "../models/io";
+import { readStateDict } from "../torch/state-dict";
+import { torchvisionToWeights } from "../torch/to-tfjs";
 import { readCheckpoint } from "./checkpoint";
 
 export interface ClassifierInfo {
@@ -46,11 +48,12 @@ export interface WeightTransfer {
 
 /**
  * Copies into `model` every weight of a saved model (a folder with model.json, or a classifier
- * folder) or of a training checkpoint (.ckpt) whose name and shape match; the rest keeps its
- * initialisation. Pretrained backbones come in this way; the new head usually stays fresh.
+ * folder), of a training checkpoint (.ckpt) or of a torchvision state_dict (.pth) whose name and
+ * shape match; the rest keeps its initialisation. Pretrained backbones come in this way; the new
+ * head usually stays fresh.
  */
 export async function loadMatchingWeights(model: tf.LayersModel, source: string): Promise<WeightTransfer> {
-  const weights = await readWeightFile(source);
+  const weights = await readWeightFile(source, model);
   const transfer: WeightTransfer = { loaded: 0, missing: [], mismatched: [] };
   for (const variable of model.weights) {
     const values = weights.get(variable.originalName);
@@ -67,7 +70,8 @@ export async function loadMatchingWeights(model: tf.LayersModel, source: string)
   return transfer;
 }
 
-async function readWeightFile(source: string): Promise<Map<string, Float32Array>> {
+async function readWeightFile(source: string, model: tf.LayersModel): Promise<Map<string, Float32Array>> {
+  if (source.endsWith(".pth")) return torchvisionToWeights(readStateDict(source), model);
   if (source.endsWith(".ckpt")) {
     const { tensors } = readCheckpoint<unknown>(source);
     const weights = new Map<string, Float32Array>();

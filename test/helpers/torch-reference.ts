@@ -1,12 +1,12 @@
-// Runs test/helpers/torch_reference.py (PyTorch + torchvision as the oracle) and maps torchvision
-// state_dicts onto our models by module path.
+// Runs test/helpers/torch_reference.py (PyTorch + torchvision as the oracle): exported tensors,
+// saved checkpoints, and torchvision state_dicts mapped onto our models by lib/torch.
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type * as tf from "@tensorflow/tfjs";
-import { BatchNorm } from "../../lib/models";
+import { torchvisionToWeights, type StateDict } from "../../lib/torch";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = path.join(__dirname, "torch_reference.py");
@@ -50,40 +50,42 @@ export async function exportTorchModel(arch: string, size: number, numClasses: n
   }
 }
 
-const BATCH_NORM_NAMES: Record<string, string> = { weight: "gamma", bias: "beta", running_mean: "moving_mean", running_var: "moving_variance" };
-
 /** The state_dict as our variable names and layouts (`layer1.0.conv1.weight` -> `layer1.0.conv1/kernel`). */
 export function torchToWeights(model: tf.LayersModel, state: TorchExport["tensors"]): Map<string, Float32Array> {
-  const weights = new Map<string, Float32Array>();
+  const stateDict: StateDict = new Map();
   for (const [key, { shape, values }] of state) {
-    if (key === "input" || key === "logits") continue;
-    const dot = key.lastIndexOf(".");
-    const [module, param] = [key.slice(0, dot), key.slice(dot + 1)];
-    const layer = model.getLayer(module);
-    if (layer instanceof BatchNorm) {
-      weights.set(`${module}/${BATCH_NORM_NAMES[param]}`, values);
-    } else if (param === "bias") {
-      weights.set(`${module}/bias`, values);
-    } else {
-      weights.set(`${module}/kernel`, shape.length === 4 ? convToTfjs(values, shape) : linearToTfjs(values, shape));
-    }
+    if (key !== "input" && key !== "logits") stateDict.set(key, { shape, dtype: "float32", data: values });
   }
-  return weights;
+  return torchvisionToWeights(stateDict, model);
 }
 
-/** [out, in/groups, kh, kw] -> [kh, kw, in/groups, out] (plain loops: tfjs's cpu transpose is slow). */
-function convToTfjs(values: Float32Array, [out, inPerGroup, kh, kw]: number[]): Float32Array {
-  const result = new Float32Array(values.length);
-  for (let o = 0; o < out; o++)
-    for (let i = 0; i < inPerGroup; i++)
-      for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++) result[((y * kw + x) * inPerGroup + i) * out + o] = values[((o * inPerGroup + i) * kh + y) * kw + x];
-  return result;
+export interface TorchCheckpoint {
+  /** `torch.save(model.state_dict(), file)` of a model with random weights and BatchNorm statistics. */
+  file: string;
+  /** [2, size, size, 3] and PyTorch's logits for it, [2, numClasses], in eval mode. */
+  input: Float32Array;
+  logits: Float32Array;
 }
 
-/** [out, in] -> [in, out]. */
-function linearToTfjs(values: Float32Array, [out, inFeatures]: number[]): Float32Array {
-  const result = new Float32Array(values.length);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inFeatures; i++) result[i * out + o] = values[o * inFeatures + i];
-  return result;
+/** One Python run saving a checkpoint per architecture into `dir`. */
+export async function saveTorchCheckpoints(dir: string, size: number, numClasses: number, archs: string[]): Promise<Map<string, TorchCheckpoint>> {
+  await runScript(["checkpoints", dir, String(size), String(numClasses), ...archs]);
+  const inputLength = 2 * size * size * 3;
+  return new Map(
+    archs.map((arch) => {
+      const bytes = fs.readFileSync(path.join(dir, `${arch}.bin`));
+      const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+      const checkpoint = { file: path.join(dir, `${arch}.pth`), input: values.slice(0, inputLength), logits: values.slice(inputLength) };
+      return [arch, checkpoint];
+    }),
+  );
+}
+
+/**
+ * Saves into `dir` views.pth, a dict of non-contiguous views (and float64/float16/int64 tensors),
+ * returning their values; the same dict as views-legacy.pth (the pre-1.6 format) and
+ * views-deflated.pth (zip entries deflated); module.pth, a whole nn.Linear.
+ */
+export async function saveTorchViews(dir: string): Promise<Record<string, { shape: number[]; values: number[] }>> {
+  return JSON.parse(await runScript(["views", dir])) as Record<string, { shape: number[]; values: number[] }>;
 }

@@ -3,10 +3,18 @@
   torch_reference.py counts                          parameter counts of the torchvision models, as JSON
   torch_reference.py export ARCH DIR SIZE CLASSES    random weights, an input and the logits, into DIR
   torch_reference.py batchnorm                       one training-mode BatchNorm2d step, as JSON
+  torch_reference.py checkpoints DIR SIZE CLASSES ARCH...
+                                                     per ARCH: DIR/ARCH.pth (torch.save of the state_dict),
+                                                     DIR/ARCH.bin (input NHWC, then logits, float32)
+  torch_reference.py views DIR                        DIR/views.pth: a dict of non-contiguous views etc., their
+                                                     values as JSON; the same as views-legacy.pth (pre-1.6
+                                                     format) and views-deflated.pth (zip entries deflated);
+                                                     DIR/module.pth: a whole nn.Module
 """
 import json
 import os
 import sys
+import zipfile
 
 import torch
 import torchvision
@@ -27,7 +35,7 @@ def counts():
     print(json.dumps(result))
 
 
-def export(arch, out_dir, size, num_classes):
+def random_model(arch, num_classes):
     torch.manual_seed(0)
     model = build(arch, num_classes)
     # Non-trivial BatchNorm statistics and affine weights, so that every tensor is exercised.
@@ -37,10 +45,18 @@ def export(arch, out_dir, size, num_classes):
             module.running_var.uniform_(0.5, 1.5)
             module.weight.data.uniform_(0.5, 1.5)
             module.bias.data.uniform_(-0.1, 0.1)
-    model.eval()
+    return model.eval()
+
+
+def run(model, size):
     x = torch.randn(2, 3, size, size)
     with torch.no_grad():
-        logits = model(x)
+        return x, model(x)
+
+
+def export(arch, out_dir, size, num_classes):
+    model = random_model(arch, num_classes)
+    x, logits = run(model, size)
     tensors = [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
     tensors += [("input", x.permute(0, 2, 3, 1)), ("logits", logits)]
     index, offset = [], 0
@@ -52,6 +68,51 @@ def export(arch, out_dir, size, num_classes):
             offset += len(data)
     with open(os.path.join(out_dir, "tensors.json"), "w") as f:
         json.dump(index, f)
+
+
+def damp_residuals(model):
+    """Scales the last BatchNorm weight of each residual branch by 0.2.
+
+    With unit-scale BatchNorm weights, activations grow block after block (logits in the hundreds
+    for resnet50), and float32 rounding alone then exceeds an absolute 1e-4; damped, they stay O(1).
+    """
+    for module in model.modules():
+        if isinstance(module, torchvision.models.resnet.Bottleneck):
+            module.bn3.weight.data.mul_(0.2)
+        elif isinstance(module, torchvision.models.resnet.BasicBlock):
+            module.bn2.weight.data.mul_(0.2)
+
+
+def checkpoints(out_dir, size, num_classes, archs):
+    for arch in archs:
+        model = random_model(arch, num_classes)
+        damp_residuals(model)
+        torch.save(model.state_dict(), os.path.join(out_dir, f"{arch}.pth"))
+        x, logits = run(model, size)
+        with open(os.path.join(out_dir, f"{arch}.bin"), "wb") as f:
+            f.write(x.permute(0, 2, 3, 1).contiguous().numpy().tobytes() + logits.numpy().tobytes())
+
+
+def views(out_dir):
+    torch.manual_seed(0)
+    base = torch.randn(4, 6, 5)
+    tensors = {
+        "transposed": base[0].t(),
+        "strided": base[1:, ::2, 1:4],
+        "permuted": base.permute(2, 0, 1),
+        "shared": base,
+        "double": torch.randn(3, 2, dtype=torch.float64).t(),
+        "half": torch.randn(2, 3).half(),
+        "long": torch.arange(12).reshape(3, 4).t(),
+    }
+    torch.save(tensors, os.path.join(out_dir, "views.pth"))
+    torch.save(tensors, os.path.join(out_dir, "views-legacy.pth"), _use_new_zipfile_serialization=False)
+    with zipfile.ZipFile(os.path.join(out_dir, "views.pth")) as stored, \
+            zipfile.ZipFile(os.path.join(out_dir, "views-deflated.pth"), "w", zipfile.ZIP_DEFLATED) as deflated:
+        for name in stored.namelist():
+            deflated.writestr(name, stored.read(name))
+    torch.save(torch.nn.Linear(2, 2), os.path.join(out_dir, "module.pth"))
+    print(json.dumps({k: {"shape": list(v.shape), "values": v.contiguous().flatten().tolist()} for k, v in tensors.items()}))
 
 
 def batchnorm():
@@ -74,6 +135,10 @@ if __name__ == "__main__":
         counts()
     elif command == "export":
         export(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif command == "checkpoints":
+        checkpoints(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:])
+    elif command == "views":
+        views(sys.argv[2])
     elif command == "batchnorm":
         batchnorm()
     else:
