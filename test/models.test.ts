@@ -308,7 +308,12 @@ test("replaceHead swaps the final Linear and shares everything else", () => {
   assert.deepEqual(kernelShape(headed, "fc"), [512, 42]);
   assert.equal(headed.getLayer("layer4.1.conv2"), r18.getLayer("layer4.1.conv2"));
   assert.notEqual(headed.getLayer("fc"), r18.getLayer("fc"));
-  assert.deepEqual(kernelShape(replaceHead(model("mobilenet_v2"), 5), "classifier.1"), [1280, 5]);
+  const mobile = replaceHead(model("mobilenet_v2"), 5);
+  assert.deepEqual(kernelShape(mobile, "classifier.1"), [1280, 5]);
+  assert.ok(!mobile.layers.some((l) => l.getClassName() === "Dropout"), "the new head is one Linear: no unseeded dropout");
+  const x = tf.randomNormal([2, 32, 32, 3]);
+  const once = (mobile.apply(x, { training: true }) as tf.Tensor).dataSync();
+  assert.deepEqual((mobile.apply(x, { training: true }) as tf.Tensor).dataSync(), once, "training-mode forward is repeatable");
   assert.throws(() => replaceHead(r18, 3, { name: "layer4.1.conv2" }), /layer4.1.conv2 does not produce the output of resnet18/);
   assert.throws(() => replaceHead(r18, 3, { name: "head" }), /resnet18 has no layer head; dense layers: fc/);
 });

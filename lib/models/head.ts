@@ -9,7 +9,9 @@ export interface ReplaceHeadOptions {
 
 /**
  * A new model, sharing every other layer (and so its weights) with `model`, whose final Linear is a
- * freshly initialised one with `numClasses` outputs and the same name.
+ * freshly initialised one with `numClasses` outputs and the same name. A Dropout right before the
+ * old head (MobileNetV2's `classifier.0`) goes too: the seed's head is one Linear layer (extra
+ * layers did worse), and an unseeded dropout would make training runs unrepeatable.
  */
 export function replaceHead(model: tf.LayersModel, numClasses: number, options: ReplaceHeadOptions = {}): tf.LayersModel {
   const denseLayers = model.layers.filter((layer) => layer.getClassName() === "Dense");
@@ -21,6 +23,7 @@ export function replaceHead(model: tf.LayersModel, numClasses: number, options: 
   if (model.outputs.length !== 1 || model.outputs[0].sourceLayer !== head) {
     throw new Error(`replaceHead: ${name} does not produce the output of ${model.name}; only a final Linear can be replaced`);
   }
-  const features = head.input as tf.SymbolicTensor;
+  let features = head.input as tf.SymbolicTensor;
+  if (features.sourceLayer.getClassName() === "Dropout") features = features.sourceLayer.input as tf.SymbolicTensor;
   return tf.model({ inputs: model.inputs, outputs: linear(features, name, numClasses), name: model.name });
 }
