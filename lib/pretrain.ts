@@ -10,7 +10,7 @@ import { sourceTaskClasses } from "./generate/source-task";
 import { writeJsonAtomic } from "./io";
 import { EMBEDDED_WEIGHTS, sha256 } from "./weights";
 import { projectRoot } from "./jupyter/kernelspec";
-import { buildModel, saveModel } from "./models";
+import { buildModel, replaceHead, saveModel } from "./models";
 import { groupsByPath, imageSource, Learner, SaveCheckpoints, ShowProgress, type Callback } from "./train";
 
 export const DEFAULT_PRETRAIN = {
@@ -53,7 +53,8 @@ export async function pretrainBackbone(overrides: Partial<PretrainOptions> = {},
   const manifest = buildManifest(scan, split, { seed: o.seed, validFraction: 0.1 });
   writeManifest(path.join(root, "data", "splits", "source-task.json"), manifest);
 
-  const model = buildModel("mobilenet_v2", { widthMultiplier: o.widthMultiplier, numClasses: manifest.classes.length, inputSize: o.imageSize });
+  // replaceHead: one Linear head without the unseeded dropout, so a resumed run repeats exactly.
+  const model = replaceHead(buildModel("mobilenet_v2", { widthMultiplier: o.widthMultiplier, inputSize: o.imageSize }), manifest.classes.length);
   const sources = { batchSize: o.batchSize, size: o.imageSize, seed: o.seed };
   const checkpoints = new SaveCheckpoints(path.join(root, "data", "checkpoints", "pretrain"));
   const learner = new Learner({
