@@ -1,6 +1,9 @@
 // Image-classification backbones named like torchvision (so torchvision weights map onto them by
 // module path), with freezing, parameter groups, head replacement and checkpoints.
+import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import { replaceHead } from "./models/head";
+import { loadKerasModel } from "./models/keras";
 import { mobilenetV2, type MobileNetV2Options } from "./models/mobilenet-v2";
 import { resnet18, resnet34, resnet50, resnet101, resnext50_32x4d, resnext101_32x8d, type ResNetOptions } from "./models/resnet";
 
@@ -52,4 +55,14 @@ export function buildModel(name: Architecture, options: ModelOptions = {}): tf.L
     throw new Error(`widthMultiplier applies to mobilenet_v2 only, not ${name}`);
   }
   return BUILDERS[name](options);
+}
+
+/**
+ * A backbone with a fresh one-Linear head for `numClasses`: an architecture name builds our
+ * torchvision-named model; a path loads a Keras-converted tfjs model (folder or model.json).
+ */
+export async function buildBackbone(spec: string, numClasses: number, options: ModelOptions = {}): Promise<tf.LayersModel> {
+  if (isArchitecture(spec)) return replaceHead(buildModel(spec, options), numClasses);
+  if (fs.existsSync(spec)) return loadKerasModel(spec, { numClasses });
+  throw new Error(`backbone "${spec}" is neither an architecture (${ARCHITECTURES.join(", ")}) nor a Keras model folder or model.json`);
 }

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BatchNorm, blockOf, blockPaths, freezeBefore, loadKerasModel, namingOf, parameterGroups, trainableSummary } from "../lib/models";
+import { BatchNorm, blockOf, buildBackbone, blockPaths, freezeBefore, loadKerasModel, namingOf, parameterGroups, trainableSummary } from "../lib/models";
 
 type Sym = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: Sym | Sym[]) => layer.apply(x) as Sym;
@@ -227,4 +227,14 @@ test("loadKerasModel names a missing shard, refuses graph models and unknown lay
     return tf.model({ inputs: input, outputs: apply(tf.layers.dense({ name: "logits", units: 2 }), x) });
   });
   await assert.rejects(loadKerasModel(unknown.dir), /layer names \(pixels, stem, pool, logits, \.\.\.\) follow no supported Keras naming scheme: keras-mobilenetv2 .* or keras-resnet/);
+});
+
+test("buildBackbone takes an architecture name or a Keras-converted model folder", async () => {
+  const { dir } = await converted(() => kerasMobileNetV2());
+  const keras = await buildBackbone(dir, 4);
+  assert.deepEqual(keras.outputs[0].shape, [null, 4]);
+  assert.ok(blockPaths(keras).includes("block.1"));
+  const ours = await buildBackbone("resnet18", 6, { inputSize: 32 });
+  assert.deepEqual(ours.outputs[0].shape, [null, 6]);
+  await assert.rejects(buildBackbone("resnet19", 3), /neither an architecture .* nor a Keras model folder/);
 });
