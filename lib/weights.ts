@@ -12,9 +12,9 @@ export function sha256(file: string): string {
 }
 
 /** The folder or file to load weights from; for "embedded", after checking the weights' hash. */
-export function resolveWeights(spec: string): string {
+export function resolveWeights(spec: string, root = projectRoot()): string {
   if (spec !== "embedded") return spec;
-  const dir = path.join(projectRoot(), EMBEDDED_WEIGHTS);
+  const dir = path.join(root, EMBEDDED_WEIGHTS);
   const provenanceFile = path.join(dir, "provenance.json");
   if (!fs.existsSync(provenanceFile)) {
     throw new Error(`the embedded backbone is missing (${provenanceFile}): run \`npm run pretrain\` to make it`);

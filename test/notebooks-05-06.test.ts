@@ -24,6 +24,7 @@ const tiny = {
   phaseEpochs: [1, 1, 0],
   finalEpochs: 1,
   batchSize: 32,
+  weightsFile: "", // random init: the embedded backbone is 0.5 wide, this tiny model 0.35
 };
 let training: RunResult;
 
