@@ -8,7 +8,7 @@ import { EMBEDDED_WEIGHTS, resolveWeights, sha256 } from "../lib/weights";
 test('"embedded" resolves to the committed backbone only while its hash matches the provenance', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "charid-weights-"));
   const dir = path.join(root, EMBEDDED_WEIGHTS);
-  assert.throws(() => resolveWeights("embedded", root), /embedded backbone is missing .* npm run pretrain/);
+  assert.throws(() => resolveWeights("embedded", root), /embedded backbone is missing .*npm run pretrain/);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "weights.bin"), Buffer.from([1, 2, 3, 4]));
   fs.writeFileSync(path.join(dir, "provenance.json"), JSON.stringify({ sha256: sha256(path.join(dir, "weights.bin")) }));
