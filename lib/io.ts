@@ -18,6 +18,8 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + "\n");
 }
 
+let tmpCounter = 0;
+
 /** The same for concurrent writers: the temporary name is unique per call. */
 export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${file}.${process.pid}.${(tmpCounter++).toString(36)}.tmp`;
@@ -30,4 +32,3 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
   }
 }
 
-let tmpCounter = 0;

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { mapWithConcurrency } from "../pool";
-import { inspectImage, type ImageInfo, type InspectOptions } from "./validate";
+import { inspectImage, type InspectOptions } from "./validate";
 
 /** One usable image: `file` is relative to the dataset root, with forward slashes. */
 export interface LabelledImage {
@@ -103,8 +103,6 @@ export async function scanTestImages(root: string, options: ScanOptions = {}): P
     }),
   };
 }
-
-export type { ImageInfo };
 
 function listFiles(dir: string): string[] {
   const out: string[] = [];
