@@ -2,6 +2,7 @@
 // module path), with freezing, parameter groups, head replacement and checkpoints.
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
+import { withInitSeed } from "./models/builders";
 import { replaceHead } from "./models/head";
 import { loadKerasModel } from "./models/keras";
 import { mobilenetV2, type MobileNetV2Options } from "./models/mobilenet-v2";
@@ -24,11 +25,17 @@ export {
   type ParameterGroup,
 } from "./models/paths";
 export { replaceHead, type ReplaceHeadOptions } from "./models/head";
+export { withInitSeed } from "./models/builders";
+export { splitAtFreezePoint, type SplitModel } from "./models/split";
 export { loadKerasModel, type LoadKerasModelOptions } from "./models/keras";
 export { detectNaming, NAMING_SCHEMES, type NamingScheme, type NamingSchemeName } from "./models/naming";
 export { getWeights, loadModel, saveModel, setWeights, type LoadModelOptions } from "./models/io";
 
-export type ModelOptions = ResNetOptions & Pick<MobileNetV2Options, "widthMultiplier">;
+export type ModelOptions = ResNetOptions &
+  Pick<MobileNetV2Options, "widthMultiplier"> & {
+    /** Seeds every initialiser (per layer), so the same seed builds the same random weights. */
+    seed?: number;
+  };
 
 const BUILDERS = {
   resnet18,
@@ -54,7 +61,7 @@ export function buildModel(name: Architecture, options: ModelOptions = {}): tf.L
   if (options.widthMultiplier !== undefined && name !== "mobilenet_v2") {
     throw new Error(`widthMultiplier applies to mobilenet_v2 only, not ${name}`);
   }
-  return BUILDERS[name](options);
+  return withInitSeed(options.seed, () => BUILDERS[name](options));
 }
 
 /**
@@ -62,7 +69,7 @@ export function buildModel(name: Architecture, options: ModelOptions = {}): tf.L
  * torchvision-named model; a path loads a Keras-converted tfjs model (folder or model.json).
  */
 export async function buildBackbone(spec: string, numClasses: number, options: ModelOptions = {}): Promise<tf.LayersModel> {
-  if (isArchitecture(spec)) return replaceHead(buildModel(spec, options), numClasses);
-  if (fs.existsSync(spec)) return loadKerasModel(spec, { numClasses });
+  if (isArchitecture(spec)) return replaceHead(buildModel(spec, options), numClasses, { seed: options.seed });
+  if (fs.existsSync(spec)) return loadKerasModel(spec, { numClasses, seed: options.seed });
   throw new Error(`backbone "${spec}" is neither an architecture (${ARCHITECTURES.join(", ")}) nor a Keras model folder or model.json`);
 }

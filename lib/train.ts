@@ -4,4 +4,5 @@ export * from "./train/figures";
 export * from "./train/sources";
 export * from "./train/export";
 export * from "./train/predict";
+export * from "./train/feature-cache";
 export { readCheckpoint, writeCheckpoint } from "./train/checkpoint";

@@ -1,8 +1,31 @@
 // The torch.nn building blocks the architectures are made of, as tf.layers calls named by
 // torchvision module path. Shared by resnet.ts and mobilenet-v2.ts.
 import * as tf from "@tensorflow/tfjs";
+import { hashSeed } from "../random";
 import { BatchNorm } from "./layers/batch-norm";
 import { GroupedConv2D } from "./layers/grouped-conv2d";
+
+let modelSeed: number | undefined;
+
+/**
+ * Builds with every initialiser seeded from (seed, layer name, weight), as torch.manual_seed does
+ * for a PyTorch model: the same seed gives the same weights, and one layer's draw does not depend
+ * on the layers built before it. Without a seed the initialisers draw from tfjs' global generator.
+ */
+export function withInitSeed<T>(seed: number | undefined, build: () => T): T {
+  const outer = modelSeed;
+  modelSeed = seed;
+  try {
+    return build();
+  } finally {
+    modelSeed = outer;
+  }
+}
+
+/** The seed for one weight of one layer under withInitSeed, else undefined (unseeded). */
+export function initSeed(layerName: string, weight: string): number | undefined {
+  return modelSeed === undefined ? undefined : hashSeed(modelSeed, "init", layerName, weight);
+}
 
 export interface ConvSpec {
   filters: number;
@@ -22,10 +45,11 @@ export function conv2d(x: tf.SymbolicTensor, name: string, spec: ConvSpec): tf.S
   let input = x;
   if (padding > 0 && !sameAsTorch) input = zeroPadding(x, `${name}.pad`, padding);
   const tfPadding = sameAsTorch ? "same" : "valid";
+  const kernelInitializer = heNormalFanOut(initSeed(name, "kernel"));
   const layer =
     groups === 1
-      ? tf.layers.conv2d({ name, filters, kernelSize: kernel, strides: stride, padding: tfPadding, useBias: false, kernelInitializer: heNormalFanOut() })
-      : new GroupedConv2D({ name, filters, kernelSize: kernel, strides: stride, padding: tfPadding, groups, useBias: false });
+      ? tf.layers.conv2d({ name, filters, kernelSize: kernel, strides: stride, padding: tfPadding, useBias: false, kernelInitializer })
+      : new GroupedConv2D({ name, filters, kernelSize: kernel, strides: stride, padding: tfPadding, groups, useBias: false, kernelInitializer });
   return apply(layer, input);
 }
 
@@ -62,8 +86,8 @@ export function linear(x: tf.SymbolicTensor, name: string, units: number): tf.Sy
   const layer = tf.layers.dense({
     name,
     units,
-    kernelInitializer: tf.initializers.varianceScaling({ scale: 1 / 3, mode: "fanIn", distribution: "uniform" }),
-    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+    kernelInitializer: tf.initializers.varianceScaling({ scale: 1 / 3, mode: "fanIn", distribution: "uniform", seed: initSeed(name, "kernel") }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: initSeed(name, "bias") }),
   });
   return apply(layer, x);
 }
@@ -79,6 +103,7 @@ export function apply(layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.Symbolic
   return layer.apply(x) as tf.SymbolicTensor;
 }
 
-function heNormalFanOut(): ReturnType<typeof tf.initializers.varianceScaling> {
-  return tf.initializers.varianceScaling({ scale: 2, mode: "fanOut", distribution: "normal" });
+/** PyTorch's ResNet/MobileNet initialisation (kaiming normal, fan-out); imported weights replace it. */
+function heNormalFanOut(seed?: number): ReturnType<typeof tf.initializers.varianceScaling> {
+  return tf.initializers.varianceScaling({ scale: 2, mode: "fanOut", distribution: "normal", seed });
 }

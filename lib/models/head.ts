@@ -1,10 +1,12 @@
 // Swapping the classifier for a new task, as `model.fc = nn.Linear(2048, 42)` does in PyTorch.
 import * as tf from "@tensorflow/tfjs";
-import { linear } from "./builders";
+import { linear, withInitSeed } from "./builders";
 
 export interface ReplaceHeadOptions {
   /** The Linear layer to replace, which must produce the model's output (default: the last dense layer, `fc` or `classifier.1`). */
   name?: string;
+  /** Seeds the new layer's initialisers (see withInitSeed). */
+  seed?: number;
 }
 
 /**
@@ -25,5 +27,6 @@ export function replaceHead(model: tf.LayersModel, numClasses: number, options: 
   }
   let features = head.input as tf.SymbolicTensor;
   if (features.sourceLayer.getClassName() === "Dropout") features = features.sourceLayer.input as tf.SymbolicTensor;
-  return tf.model({ inputs: model.inputs, outputs: linear(features, name, numClasses), name: model.name });
+  const logits = withInitSeed(options.seed, () => linear(features, name, numClasses));
+  return tf.model({ inputs: model.inputs, outputs: logits, name: model.name });
 }

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { globalAveragePool, linear } from "./builders";
+import { globalAveragePool, linear, withInitSeed } from "./builders";
 import { replaceHead } from "./head";
 import { detectKerasNaming, KERAS_MOBILENET_V2, KERAS_RESNET } from "./naming";
 // Keras' BatchNormalization layers are loaded as BatchNorm, which must be registered first.
@@ -19,6 +19,8 @@ export interface LoadKerasModelOptions {
   numClasses?: number;
   /** Without the top, the model outputs the globally average-pooled features (default true). */
   includeTop?: boolean;
+  /** Seeds the new head's initialisers (see withInitSeed). */
+  seed?: number;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function loadKerasModel(dirOrModelJson: string, options: LoadKerasM
         `${KERAS_MOBILENET_V2.name} (Conv1, expanded_conv_*, block_N_*, Conv_1) or ${KERAS_RESNET.name} (conv1_conv, convK_blockM_*)`,
     );
   }
-  if (numClasses !== undefined) return withNewHead(model, numClasses);
+  if (numClasses !== undefined) return withNewHead(model, numClasses, options.seed);
   return includeTop ? model : tf.model({ inputs: model.inputs, outputs: pooledFeatures(model), name: model.name });
 }
 
@@ -118,9 +120,10 @@ function pooledFeatures(model: tf.LayersModel): tf.SymbolicTensor {
   return output.rank === 4 ? globalAveragePool(output, "avg_pool") : output;
 }
 
-function withNewHead(model: tf.LayersModel, numClasses: number): tf.LayersModel {
-  if (kerasHead(model) !== undefined) return replaceHead(model, numClasses, { name: KERAS_HEAD });
-  return tf.model({ inputs: model.inputs, outputs: linear(pooledFeatures(model), KERAS_HEAD, numClasses), name: model.name });
+function withNewHead(model: tf.LayersModel, numClasses: number, seed?: number): tf.LayersModel {
+  if (kerasHead(model) !== undefined) return replaceHead(model, numClasses, { name: KERAS_HEAD, seed });
+  const logits = withInitSeed(seed, () => linear(pooledFeatures(model), KERAS_HEAD, numClasses));
+  return tf.model({ inputs: model.inputs, outputs: logits, name: model.name });
 }
 
 function kerasHead(model: tf.LayersModel): tf.layers.Layer | undefined {

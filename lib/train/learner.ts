@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 
-/** One batch: NHWC images, int32 class indices, and where the images came from. */
+/** One batch: NHWC images (or a trunk's features for them), int32 class indices, and where the images came from. */
 export interface Batch {
-  x: tf.Tensor4D;
+  x: tf.Tensor;
   y: tf.Tensor1D;
   files?: string[];
 }
@@ -61,6 +61,11 @@ export interface Evaluation {
 
 export interface LearnerOptions {
   model: tf.LayersModel;
+  /**
+   * The trainable top of `model` (see splitAtFreezePoint), for batches that carry cached trunk
+   * features instead of images (see cachedFeatureSource). Batches of images still go through `model`.
+   */
+  top?: tf.LayersModel;
   groups: OptimizerGroup[];
   train: BatchSource;
   valid?: BatchSource;
@@ -94,6 +99,7 @@ export class TrainingDivergedError extends Error {}
  */
 export class Learner {
   readonly model: tf.LayersModel;
+  readonly top?: tf.LayersModel;
   readonly groups: OptimizerGroup[];
   readonly classes: readonly string[];
   train: BatchSource;
@@ -109,6 +115,7 @@ export class Learner {
 
   constructor(options: LearnerOptions) {
     this.model = options.model;
+    this.top = options.top;
     this.groups = options.groups.map((g) => ({ ...g }));
     this.classes = options.classes;
     this.train = options.train;
@@ -166,7 +173,7 @@ export class Learner {
       const { loss, hits } = tf.tidy(() => {
         let hits: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          const logits = this.model.apply(batch.x, { training: true }) as tf.Tensor2D;
+          const logits = this.networkFor(batch.x).apply(batch.x, { training: true }) as tf.Tensor2D;
           hits = tf.keep(correctCount(logits, batch.y)); // the logits die with this scope
           return crossEntropy(logits, batch.y, this.classes.length);
         }, all);
@@ -212,7 +219,7 @@ export class Learner {
     let lossSum = 0;
     for await (const batch of source.batches(0)) {
       const { loss, probs } = tf.tidy(() => {
-        const logits = this.model.apply(batch.x, { training: false }) as tf.Tensor2D;
+        const logits = this.networkFor(batch.x).apply(batch.x, { training: false }) as tf.Tensor2D;
         return { loss: crossEntropy(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
       });
       const n = batch.y.shape[0];
@@ -233,6 +240,16 @@ export class Learner {
       labels: Int32Array.from(labels),
       files,
     };
+  }
+
+  /** The whole model for images, its top for cached features: chosen by the batch's shape. */
+  private networkFor(x: tf.Tensor): tf.LayersModel {
+    const rowShape = x.shape.slice(1).join("x");
+    const inputShape = (net: tf.LayersModel) => net.inputs[0].shape.slice(1).join("x");
+    if (rowShape === inputShape(this.model)) return this.model;
+    if (this.top && rowShape === inputShape(this.top)) return this.top;
+    const expected = [this.model, this.top].filter((n) => n !== undefined).map((n) => `${inputShape(n!)} (${n!.name})`).join(" or ");
+    throw new Error(`a batch row is ${rowShape} but the learner takes ${expected}: images of the model's input size, or features from its trunk`);
   }
 
   /** Saves weights, optimiser states, rates, history and the epoch counter. */

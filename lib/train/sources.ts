@@ -1,5 +1,5 @@
 // Batch sources for the Learner, built from a split manifest and the input pipeline.
-import { ImageBatches, UInt8Cache, type ImageBatchOptions } from "../data/batches";
+import { ImageBatches, UInt8Cache, type BatchImage, type ImageBatchOptions } from "../data/batches";
 import { imagePath, type SplitManifest } from "../data/manifest";
 import type { LabelledImage } from "../data/scan";
 import type * as tf from "@tensorflow/tfjs";
@@ -21,10 +21,7 @@ export interface SourceOptions {
 
 /** A BatchSource over labelled images; labels are indices into `classes`. */
 export function imageSource(manifest: SplitManifest, images: readonly LabelledImage[], options: SourceOptions): BatchSource {
-  const index = new Map(manifest.classes.map((c, i) => [c, i]));
-  const unknown = images.find((image) => !index.has(image.label));
-  if (unknown) throw new Error(`${unknown.file} has label "${unknown.label}", which is not one of the manifest's classes`);
-  const items = images.map((image) => ({ file: imagePath(manifest, image), label: index.get(image.label)! }));
+  const items = labelledItems(manifest, images);
   const cache = options.cacheBytes ? new UInt8Cache(options.cacheBytes) : undefined;
   const base: ImageBatchOptions = {
     batchSize: options.batchSize,
@@ -40,6 +37,14 @@ export function imageSource(manifest: SplitManifest, images: readonly LabelledIm
       return new ImageBatches(items, { ...base, epoch });
     },
   };
+}
+
+/** Absolute paths and class indices of manifest images, as ImageBatches and the feature cache take them. */
+export function labelledItems(manifest: SplitManifest, images: readonly LabelledImage[]): BatchImage[] {
+  const index = new Map(manifest.classes.map((c, i) => [c, i]));
+  const unknown = images.find((image) => !index.has(image.label));
+  if (unknown) throw new Error(`${unknown.file} has label "${unknown.label}", which is not one of the manifest's classes`);
+  return images.map((image) => ({ file: imagePath(manifest, image), label: index.get(image.label)! }));
 }
 
 /** Classes that appear in validation but have no training image: the model cannot learn them. */

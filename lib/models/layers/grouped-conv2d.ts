@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Pair = [number, number];
+type Initializer = ReturnType<typeof tf.initializers.varianceScaling>;
 
 export interface GroupedConv2DArgs extends LayerArgs {
   filters: number;
@@ -15,6 +16,8 @@ export interface GroupedConv2DArgs extends LayerArgs {
   dilationRate?: number | Pair;
   groups?: number;
   useBias?: boolean;
+  /** Default: PyTorch's ResNet/MobileNet initialisation (kaiming normal, fan-out), unseeded. */
+  kernelInitializer?: Initializer;
 }
 
 export class GroupedConv2D extends tf.layers.Layer {
@@ -26,6 +29,7 @@ export class GroupedConv2D extends tf.layers.Layer {
   readonly dilationRate: Pair;
   readonly groups: number;
   readonly useBias: boolean;
+  private readonly kernelInitializer: Initializer;
   private kernel?: tf.LayerVariable;
   private bias?: tf.LayerVariable;
 
@@ -38,6 +42,7 @@ export class GroupedConv2D extends tf.layers.Layer {
     this.dilationRate = pair(args.dilationRate ?? 1);
     this.groups = args.groups ?? 1;
     this.useBias = args.useBias ?? true;
+    this.kernelInitializer = args.kernelInitializer ?? tf.initializers.varianceScaling({ scale: 2, mode: "fanOut", distribution: "normal" });
     if (!Number.isInteger(this.groups) || this.groups < 1 || this.filters % this.groups !== 0) {
       throw new Error(`${this.name}: filters (${this.filters}) must be a multiple of groups (${this.groups})`);
     }
@@ -49,9 +54,7 @@ export class GroupedConv2D extends tf.layers.Layer {
       throw new Error(`${this.name}: input channels (${inChannels}) must be a multiple of groups (${this.groups})`);
     }
     const [kh, kw] = this.kernelSize;
-    // PyTorch's ResNet/MobileNet initialisation (kaiming normal, fan-out); imported weights replace it.
-    const heNormalFanOut = tf.initializers.varianceScaling({ scale: 2, mode: "fanOut", distribution: "normal" });
-    this.kernel = this.addWeight("kernel", [kh, kw, inChannels / this.groups, this.filters], "float32", heNormalFanOut);
+    this.kernel = this.addWeight("kernel", [kh, kw, inChannels / this.groups, this.filters], "float32", this.kernelInitializer);
     if (this.useBias) this.bias = this.addWeight("bias", [this.filters], "float32", tf.initializers.zeros());
     this.built = true;
   }

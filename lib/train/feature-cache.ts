@@ -1,0 +1,208 @@
+// The frozen-trunk feature cache. When everything below the unfreeze point is frozen, the trunk's
+// output for an image never changes during training, so it is computed once (once per augmentation
+// draw, K draws when augmenting) and training runs only the trainable top. Features live on disk
+// under a key made of everything they depend on (trunk weights and layers, cut, preprocessing,
+// augmentation, seed, draw, and the image files' paths, sizes and mtimes): any change is a miss.
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions } from "../data/batches";
+import { preprocessSpec } from "../data/preprocess";
+import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { progress } from "../progress";
+import type { Batch, BatchSource } from "./learner";
+
+const FORMAT = 1;
+
+export interface FeatureCacheOptions {
+  /** Folder of the cache files, e.g. data/cache/features. */
+  dir: string;
+  /** Model input size (preprocessing as preprocessSpec(size)). */
+  size: number;
+  /** Training augmentation; features are then cached for `draws` draws, epoch e using draw e mod draws. */
+  augment?: ImageBatchOptions["augment"];
+  /** Seeds the augmentation draws (and, in a source, the epoch order). */
+  seed?: number;
+  /** Augmentation draws to cache (default 1); ignored without augmentation. */
+  draws?: number;
+  /** Images per trunk call while extracting (default 32). */
+  batchSize?: number;
+  /** Names the set in progress lines, e.g. "train". */
+  label?: string;
+}
+
+/** The trunk's outputs for a list of images, in list order, for one augmentation draw. */
+export interface FeatureSet {
+  key: string;
+  /** Per-image shape, e.g. [6, 6, 48]. */
+  shape: number[];
+  count: number;
+  /** [count * product(shape)] row-major; rows of `failed` images are zero. */
+  data: Float32Array;
+  /** Positions of images that could not be decoded (training skips them, as ImageBatches does). */
+  failed: number[];
+  fromDisk: boolean;
+  /** Seconds spent computing it (0 when read from disk). */
+  seconds: number;
+}
+
+interface FeatureSetMeta {
+  format: number;
+  key: string;
+  trunk: string;
+  shape: number[];
+  count: number;
+  failed: number[];
+  size: number;
+  augment: unknown;
+  draw: number;
+  seconds: number;
+  created: string;
+}
+
+/** What the trunk computes from: its layers and every weight value (BatchNorm statistics included). */
+export function trunkDigest(trunk: tf.LayersModel): string {
+  const hash = createHash("sha256");
+  for (const layer of trunk.layers) hash.update(`${layer.getClassName()}:${layer.name}:${JSON.stringify(layer.outputShape)};`);
+  for (const weight of trunk.weights) {
+    const values = weight.read().dataSync() as Float32Array;
+    hash.update(`${weight.originalName}:${weight.shape.join("x")};`);
+    hash.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  }
+  return hash.digest("hex");
+}
+
+/** The cache key of one draw's features; `digest` is trunkDigest(trunk). */
+export function featureKey(digest: string, items: readonly BatchImage[], options: FeatureCacheOptions, draw: number): string {
+  const hash = createHash("sha256");
+  const augmenting = options.augment !== undefined;
+  hash.update(JSON.stringify({ format: FORMAT, digest, spec: preprocessSpec(options.size), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
+  for (const { file } of items) {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    hash.update(`\n${path.resolve(file)}:${stat?.size ?? -1}:${stat?.mtimeMs ?? -1}`);
+  }
+  return hash.digest("hex").slice(0, 32);
+}
+
+/** Reads draw `draw`'s features from the cache, or computes and stores them. */
+export async function cachedFeatures(trunk: tf.LayersModel, items: readonly BatchImage[], options: FeatureCacheOptions, draw = 0, digest = trunkDigest(trunk)): Promise<FeatureSet> {
+  const key = featureKey(digest, items, options, draw);
+  const fromDisk = readFeatureSet(options.dir, key, items.length);
+  if (fromDisk) return fromDisk;
+  const set = await extractFeatures(trunk, items, options, draw, key);
+  const base = path.join(options.dir, key);
+  writeFileAtomic(`${base}.f32`, new Uint8Array(set.data.buffer, set.data.byteOffset, set.data.byteLength));
+  const meta: FeatureSetMeta = {
+    format: FORMAT,
+    key,
+    trunk: trunk.name,
+    shape: set.shape,
+    count: set.count,
+    failed: set.failed,
+    size: options.size,
+    augment: options.augment ?? null,
+    draw,
+    seconds: set.seconds,
+    created: new Date().toISOString(),
+  };
+  writeJsonAtomic(`${base}.json`, meta); // written last: its presence marks a complete entry
+  return set;
+}
+
+/** Runs the trunk (inference mode) over the images, in order, for one augmentation draw. */
+export async function extractFeatures(trunk: tf.LayersModel, items: readonly BatchImage[], options: FeatureCacheOptions, draw = 0, key = ""): Promise<FeatureSet> {
+  const started = Date.now();
+  const shape = trunk.outputs[0].shape.slice(1) as number[];
+  const rowSize = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(items.length * rowSize);
+  const failed: number[] = [];
+  const draws = options.augment ? (options.draws ?? 1) : 1;
+  const label = `${options.label ?? "images"}${draws > 1 ? ` (draw ${draw + 1}/${draws})` : ""}`;
+  const bar = progress(`trunk features: ${label}`, items.length, "images");
+  const batches = new ImageBatches(items, {
+    batchSize: options.batchSize ?? 32,
+    size: options.size,
+    seed: options.seed ?? 0,
+    epoch: draw,
+    augment: options.augment,
+    onError: "flag",
+    warn: () => undefined, // listed in `failed`; training skips them with its own warning
+  });
+  let done = 0;
+  for await (const batch of batches) {
+    const out = tf.tidy(() => trunk.apply(batch.x, { training: false }) as tf.Tensor);
+    const values = (await out.data()) as Float32Array;
+    tf.dispose([out, batch.x, batch.y]);
+    batch.indices.forEach((index, row) => data.set(values.subarray(row * rowSize, (row + 1) * rowSize), index * rowSize));
+    for (const row of batch.failed) failed.push(batch.indices[row]);
+    bar.update((done += batch.indices.length));
+  }
+  bar.finish(failed.length ? `${failed.length} could not be decoded` : undefined);
+  return { key, shape, count: items.length, data, failed: failed.sort((a, b) => a - b), fromDisk: false, seconds: (Date.now() - started) / 1000 };
+}
+
+function readFeatureSet(dir: string, key: string, count: number): FeatureSet | undefined {
+  const base = path.join(dir, key);
+  let meta: FeatureSetMeta;
+  try {
+    meta = JSON.parse(fs.readFileSync(`${base}.json`, "utf8")) as FeatureSetMeta;
+  } catch {
+    return undefined;
+  }
+  const bytes = fs.readFileSync(`${base}.f32`, { flag: "r" });
+  const rowSize = meta.shape.reduce((a, b) => a * b, 1);
+  if (meta.format !== FORMAT || meta.count !== count || bytes.byteLength !== count * rowSize * 4) return undefined;
+  const data = new Float32Array(count * rowSize);
+  new Uint8Array(data.buffer).set(bytes);
+  return { key, shape: meta.shape, count, data, failed: meta.failed, fromDisk: true, seconds: 0 };
+}
+
+export interface FeatureSourceOptions extends FeatureCacheOptions {
+  batchSize: number;
+  /** Training: a new seeded order every epoch, the same order ImageBatches uses. */
+  shuffle?: boolean;
+}
+
+/** A BatchSource over cached trunk features; epoch e reads draw e mod draws. */
+export interface FeatureSource extends BatchSource {
+  readonly sets: readonly FeatureSet[];
+  /** Seconds spent extracting (0 when every draw came from disk). */
+  readonly extractSeconds: number;
+}
+
+/**
+ * Features of `items` through `trunk` (see splitAtFreezePoint) as a BatchSource for a Learner built
+ * with the matching `top`. Batches hold the same images, in the same order, as the image source with
+ * the same seed, so for deterministic inputs training gives the weights training on images gives.
+ */
+export async function cachedFeatureSource(trunk: tf.LayersModel, items: readonly BatchImage[], options: FeatureSourceOptions): Promise<FeatureSource> {
+  const draws = options.augment ? (options.draws ?? 1) : 1;
+  if (!Number.isInteger(draws) || draws < 1) throw new Error(`draws must be a whole number >= 1, got ${options.draws}`);
+  const digest = trunkDigest(trunk);
+  const sets: FeatureSet[] = [];
+  for (let draw = 0; draw < draws; draw++) sets.push(await cachedFeatures(trunk, items, options, draw, digest));
+  const { batchSize, shuffle = false, seed = 0 } = options;
+  return {
+    size: items.length,
+    sets,
+    extractSeconds: sets.reduce((sum, set) => sum + set.seconds, 0),
+    async *batches(epoch: number): AsyncIterable<Batch> {
+      const set = sets[epoch % sets.length];
+      const skip = new Set(set.failed);
+      const rowSize = set.data.length / Math.max(1, set.count);
+      const order = epochOrder(items.length, { shuffle, seed, epoch });
+      for (let start = 0; start < order.length; start += batchSize) {
+        const rows = order.slice(start, start + batchSize).filter((i) => !skip.has(i));
+        if (rows.length === 0) continue;
+        const x = new Float32Array(rows.length * rowSize);
+        rows.forEach((i, r) => x.set(set.data.subarray(i * rowSize, (i + 1) * rowSize), r * rowSize));
+        yield {
+          x: tf.tensor(x, [rows.length, ...set.shape]),
+          y: tf.tensor1d(rows.map((i) => items[i].label ?? -1), "int32"),
+          files: rows.map((i) => items[i].file),
+        };
+      }
+    },
+  };
+}
