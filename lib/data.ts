@@ -3,4 +3,5 @@ export * from "./data/validate";
 export * from "./data/split";
 export * from "./data/manifest";
 export * from "./data/preprocess";
+export * from "./data/augment";
 export * from "./data/batches";

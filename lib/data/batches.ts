@@ -4,7 +4,8 @@
 // whatever the dataset size, and tensors are made only for the batch handed out.
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed, Rng } from "../random";
-import { decodeResized, preprocessSpec, toNormalizedFloat, type PreprocessSpec } from "./preprocess";
+import { augmentToNormalizedFloat, checkAugmentSpec, cropFrame, drawAugmentation, jitterFactor, needsWholeImage, type AugmentSpec } from "./augment";
+import { decodeResized, decodeResizedImage, preprocessSpec, toNormalizedFloat, type PreprocessSpec, type RgbImage } from "./preprocess";
 
 export interface BatchImage {
   /** Absolute path. */
@@ -40,8 +41,8 @@ export interface ImageBatchOptions {
   epoch?: number;
   /** Starts the epoch at this batch, e.g. to resume mid-epoch; earlier batches are not decoded. */
   startBatch?: number;
-  /** Training augmentation. Never pass it for validation or test batches. */
-  augment?: { brightness: number };
+  /** Training augmentation, drawn per (seed, epoch, image). Never pass it for validation or test batches. */
+  augment?: AugmentSpec;
   /** Batches decoded ahead of the one the consumer holds. Default 2. */
   prefetch?: number;
   /** Images decoded at once, over all prefetched batches. Default 4. */
@@ -68,16 +69,17 @@ export function epochOrder(count: number, options: { shuffle?: boolean; seed?: n
  * [max(0, 1 - amount), 1 + amount]: independent of the order and of batch boundaries.
  */
 export function brightnessFactor(amount: number, seed: number, epoch: number, index: number): number {
-  return new Rng(hashSeed(seed, "brightness", epoch, index)).float(Math.max(0, 1 - amount), 1 + amount);
+  return jitterFactor("brightness", amount, seed, epoch, index);
 }
 
 /**
- * Decoded, resized and cropped uint8 images (before brightness and normalisation), kept in memory
- * up to `maxBytes`. When full it stops adding rather than evicting: with a shuffled order each
- * epoch, evicting would churn without raising the hit rate.
+ * Decoded, resized and cropped uint8 images (before augmentation and normalisation), kept in memory
+ * up to `maxBytes`; with random crops, the whole resized images instead (`whole`). When full it
+ * stops adding rather than evicting: with a shuffled order each epoch, evicting would churn without
+ * raising the hit rate.
  */
 export class UInt8Cache {
-  private readonly entries = new Map<string, Uint8Array>();
+  private readonly entries = new Map<string, RgbImage>();
   bytes = 0;
   hits = 0;
   misses = 0;
@@ -88,26 +90,36 @@ export class UInt8Cache {
     return this.entries.size;
   }
 
+  /** The centre crop's pixels. */
   get(file: string, spec: PreprocessSpec): Uint8Array | undefined {
-    const pixels = this.entries.get(cacheKey(file, spec));
-    if (pixels) this.hits++;
-    else this.misses++;
-    return pixels;
+    return this.getImage(file, spec, false)?.data;
   }
 
   /** Returns false when the image did not fit. */
   set(file: string, spec: PreprocessSpec, pixels: Uint8Array): boolean {
-    const key = cacheKey(file, spec);
+    return this.setImage(file, spec, false, { data: pixels, width: spec.crop, height: spec.crop });
+  }
+
+  /** The whole resized image (`whole`) or its centre crop. */
+  getImage(file: string, spec: PreprocessSpec, whole: boolean): RgbImage | undefined {
+    const image = this.entries.get(cacheKey(file, spec, whole));
+    if (image) this.hits++;
+    else this.misses++;
+    return image;
+  }
+
+  setImage(file: string, spec: PreprocessSpec, whole: boolean, image: RgbImage): boolean {
+    const key = cacheKey(file, spec, whole);
     if (this.entries.has(key)) return true;
-    if (this.bytes + pixels.byteLength > this.maxBytes) return false;
-    this.entries.set(key, pixels);
-    this.bytes += pixels.byteLength;
+    if (this.bytes + image.data.byteLength > this.maxBytes) return false;
+    this.entries.set(key, image);
+    this.bytes += image.data.byteLength;
     return true;
   }
 }
 
-function cacheKey(file: string, spec: PreprocessSpec): string {
-  return `${spec.resize}/${spec.crop}:${file}`;
+function cacheKey(file: string, spec: PreprocessSpec, whole: boolean): string {
+  return `${spec.resize}/${whole ? "whole" : spec.crop}:${file}`;
 }
 
 interface DecodedBatch {
@@ -134,7 +146,7 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     requireInteger("prefetch", prefetch, 0);
     requireInteger("concurrency", concurrency, 1);
     requireInteger("startBatch", startBatch, 0);
-    if (augment && !(augment.brightness >= 0)) throw new Error(`augment.brightness must be >= 0, got ${augment.brightness}`);
+    if (augment) checkAugmentSpec(augment);
     this.spec = preprocessSpec(options.size);
     this.limit = concurrencyLimit(concurrency);
   }
@@ -206,10 +218,11 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
   private async decodeInto(index: number, out: Float32Array, offset: number): Promise<boolean> {
     const { file } = this.images[index];
     const { cache, augment, seed = 0, epoch = 0 } = this.options;
-    let pixels = cache?.get(file, this.spec);
-    if (!pixels) {
+    const whole = augment !== undefined && needsWholeImage(augment);
+    let image = cache?.getImage(file, this.spec, whole);
+    if (!image) {
       try {
-        pixels = await decodeResized(file, this.spec);
+        image = whole ? await decodeResizedImage(file, this.spec) : this.asCrop(await decodeResized(file, this.spec));
       } catch (error) {
         const reason = (error as Error).message;
         this.stats.failures.push({ file, index, reason });
@@ -218,11 +231,19 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
         return false;
       }
       this.stats.imagesDecoded++;
-      cache?.set(file, this.spec, pixels);
+      cache?.setImage(file, this.spec, whole, image);
     }
-    const brightness = augment ? brightnessFactor(augment.brightness, seed, epoch, index) : undefined;
-    toNormalizedFloat(pixels, this.spec, { brightness, out, offset });
+    if (!augment) {
+      toNormalizedFloat(image.data, this.spec, { out, offset });
+    } else {
+      const draw = drawAugmentation(augment, seed, epoch, index, cropFrame(image, this.spec.crop));
+      augmentToNormalizedFloat(image, this.spec, draw, { out, offset });
+    }
     return true;
+  }
+
+  private asCrop(pixels: Uint8Array): RgbImage {
+    return { data: pixels, width: this.spec.crop, height: this.spec.crop };
   }
 }
 

@@ -60,11 +60,33 @@ interface RawImage {
   height: number;
 }
 
+/** 8-bit RGB pixels, row-major (HWC): `width * height * 3` bytes. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
 /**
  * Decodes an image file into the centre crop of the resized image: `crop * crop * 3` bytes, RGB,
  * row-major (HWC). Throws, naming the file, when the file cannot be read or decoded.
  */
 export async function decodeResized(file: string, spec: PreprocessSpec): Promise<Uint8Array> {
+  const { image, size } = await decodeResizedRaw(file, spec);
+  return centreCrop(image, size, spec.crop);
+}
+
+/**
+ * Decodes an image file into the whole resized image (short side `spec.resize`, before any crop),
+ * for the random crops of augmentation. Its centre crop is exactly what decodeResized returns.
+ */
+export async function decodeResizedImage(file: string, spec: PreprocessSpec): Promise<RgbImage> {
+  const { image, size } = await decodeResizedRaw(file, spec);
+  if (image.width === size.width && image.height === size.height) return image;
+  return cropRaw(image, 0, 0, size.width, size.height);
+}
+
+async function decodeResizedRaw(file: string, spec: PreprocessSpec): Promise<{ image: RawImage; size: { width: number; height: number } }> {
   try {
     const input = await fs.promises.readFile(file);
     const meta = await sharp(input).metadata();
@@ -76,7 +98,10 @@ export async function decodeResized(file: string, spec: PreprocessSpec): Promise
     const resized = Math.min(width, height) < spec.resize
       ? await enlarge(input, target.width / width, target.height / height)
       : await reduce(input, target.width, target.height);
-    return centreCrop(resized, target, spec.crop);
+    if (resized.width < target.width || resized.height < target.height) {
+      throw new Error(`resize gave ${resized.width}x${resized.height}, expected ${target.width}x${target.height}`);
+    }
+    return { image: resized, size: target };
   } catch (error) {
     throw new Error(`cannot decode ${file}: ${(error as Error).message}`);
   }
@@ -126,14 +151,17 @@ function centreCrop(image: RawImage, size: { width: number; height: number }, cr
   if (size.width < crop || size.height < crop) {
     throw new Error(`resized image ${size.width}x${size.height} is smaller than the ${crop} px crop`);
   }
-  const left = centreCropOffset(size.width, crop);
-  const top = centreCropOffset(size.height, crop);
-  const out = new Uint8Array(crop * crop * 3);
-  for (let y = 0; y < crop; y++) {
+  return cropRaw(image, centreCropOffset(size.width, crop), centreCropOffset(size.height, crop), crop, crop).data;
+}
+
+/** A window inside the image (no bounds checks: callers stay inside). */
+function cropRaw(image: RgbImage, left: number, top: number, width: number, height: number): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
     const start = ((top + y) * image.width + left) * 3;
-    out.set(image.data.subarray(start, start + crop * 3), y * crop * 3);
+    out.set(image.data.subarray(start, start + width * 3), y * width * 3);
   }
-  return out;
+  return { data: out, width, height };
 }
 
 export interface NormalizeOptions {
