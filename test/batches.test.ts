@@ -6,8 +6,10 @@ import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
+import { hashSeed, Rng } from "../lib/random";
+import { augmentToNormalizedFloat, cropFrame, drawAugmentation, type AugmentSpec } from "../lib/data/augment";
 import { brightnessFactor, ImageBatches, UInt8Cache, type BatchImage, type ImageBatchOptions } from "../lib/data/batches";
-import { decodeResized, preprocessSpec, toNormalizedFloat } from "../lib/data/preprocess";
+import { decodeResized, decodeResizedImage, preprocessSpec, toNormalizedFloat } from "../lib/data/preprocess";
 
 const SIZE = 32;
 const quiet = () => {};
@@ -202,4 +204,38 @@ test("the uint8 cache serves later epochs without reading the files, within its 
   assert.deepEqual([small.size, small.bytes <= small.maxBytes], [3, true]);
   await collect(batches({ cache: small }));
   assert.equal(small.hits, 3);
+});
+
+test("every augmentation: each row is the pure pipeline of its (seed, epoch, image), whole images cached", async () => {
+  const spec = preprocessSpec(SIZE);
+  const augment: AugmentSpec = { brightness: 0.2, contrast: 0.2, saturation: 0.3, hue: 0.05, hflip: true, rotation: 10, randomResizedCrop: true };
+  const cache = new UInt8Cache(1e6);
+  const options = { shuffle: true, seed: 2, epoch: 5, augment, cache };
+  const first = await collect(batches(options));
+  for (const [row, index] of first.indices.entries()) {
+    const whole = await decodeResizedImage(images[index].file, spec);
+    const draw = drawAugmentation(augment, 2, 5, index, cropFrame(whole, SIZE));
+    assert.deepEqual(first.rows[row], augmentToNormalizedFloat(whole, spec, draw), `image ${index}`);
+  }
+  const wholeBytes = (await Promise.all(images.map((image) => decodeResizedImage(image.file, spec)))).reduce((sum, image) => sum + image.data.length, 0);
+  assert.deepEqual([cache.size, cache.bytes, cache.misses], [10, wholeBytes, 10], "the whole resized images are cached");
+
+  const again = batches({ ...options, batchSize: 3 });
+  const rebatched = await collect(again);
+  assert.equal(again.stats.imagesDecoded, 0);
+  assert.deepEqual(rebatched.indices, first.indices);
+  assert.deepEqual(rebatched.rows, first.rows, "draws do not depend on batch boundaries or the cache");
+  const nextEpoch = await collect(batches({ ...options, epoch: 6, shuffle: false }));
+  for (const [row, index] of nextEpoch.indices.entries()) assert.notDeepEqual(nextEpoch.rows[row], first.rows[first.indices.indexOf(index)]);
+
+  const plain = await collect(batches({ shuffle: false, cache }));
+  for (const [row, index] of plain.indices.entries()) assert.deepEqual(plain.rows[row], await expectedRow(index), "no augment: the centre-crop path");
+  assert.equal(cache.size, 20, "centre crops and whole images are cached apart");
+});
+
+test("brightness-only augmentation keeps the historical factors; bad specs are refused up front", () => {
+  // The factor formula checkpoints and the resume test were made with.
+  assert.equal(brightnessFactor(0.05, 1, 2, 3), new Rng(hashSeed(1, "brightness", 2, 3)).float(0.95, 1.05));
+  assert.throws(() => batches({ augment: { hue: 0.7 } }), /augment\.hue must be in \[0, 0\.5\], got 0\.7/);
+  assert.throws(() => batches({ augment: { brightness: -0.1 } }), /augment\.brightness must be >= 0/);
 });

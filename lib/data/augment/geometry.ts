@@ -76,71 +76,81 @@ export function rotateNearest(image: RgbImage, degrees: number): RgbImage {
 /**
  * F.resized_crop(box, [size, size], BILINEAR, antialias=True) on a uint8 tensor: the window
  * resampled with a triangle filter widened by the shrink factor (PIL's and torch's antialiased
- * bilinear; plain bilinear when enlarging), horizontally then vertically in float32, rounded half-even.
+ * bilinear; plain bilinear when enlarging), horizontally then vertically, rounded half-even. Weights
+ * and sums are rounded to float32 where torch rounds them, which makes the bytes identical to its.
  */
 export function resizedCrop(image: RgbImage, box: CropBox, size: number): RgbImage {
-  const f32 = Math.fround; // torch accumulates w * x in float32 (fused: the product is exact here)
+  // Each w * x + sum is rounded to float32, as torch's fused multiply-add (the product of a float32
+  // weight and a byte or a float32 is exact in float64).
+  const f32 = Math.fround;
   const window = cropImage(image, box);
-  const columns = triangleWeights(window.width, size);
-  const rows = triangleWeights(window.height, size);
-  const horizontal = new Float32Array(window.height * size * 3);
+  const source = window.data;
+  const columns = triangleTaps(window.width, size);
+  const rows = triangleTaps(window.height, size);
+  const rowLength = size * 3;
+  const horizontal = new Float32Array(window.height * rowLength);
   for (let y = 0; y < window.height; y++) {
     for (let x = 0; x < size; x++) {
-      const { first, weights } = columns[x];
+      const from = (y * window.width + columns.first[x]) * 3;
+      const tap = x * columns.stride;
       let r = 0, g = 0, b = 0;
-      for (let k = 0; k < weights.length; k++) {
-        const from = (y * window.width + first + k) * 3;
-        r = f32(r + weights[k] * window.data[from]);
-        g = f32(g + weights[k] * window.data[from + 1]);
-        b = f32(b + weights[k] * window.data[from + 2]);
+      for (let k = 0; k < columns.count[x]; k++) {
+        const w = columns.weights[tap + k];
+        r = f32(w * source[from + 3 * k] + r);
+        g = f32(w * source[from + 3 * k + 1] + g);
+        b = f32(w * source[from + 3 * k + 2] + b);
       }
-      const to = (y * size + x) * 3;
+      const to = y * rowLength + x * 3;
       horizontal[to] = r;
       horizontal[to + 1] = g;
       horizontal[to + 2] = b;
     }
   }
-  const out = new Uint8Array(size * size * 3);
+  const out = new Uint8Array(size * rowLength);
+  const sums = new Float32Array(rowLength); // one output row, summed over its input rows in order
   for (let y = 0; y < size; y++) {
-    const { first, weights } = rows[y];
-    for (let x = 0; x < size * 3; x++) {
-      let sum = 0;
-      for (let k = 0; k < weights.length; k++) sum = f32(sum + weights[k] * horizontal[(first + k) * size * 3 + x]);
-      out[y * size * 3 + x] = Math.min(255, Math.max(0, roundHalfEven(sum)));
+    sums.fill(0);
+    for (let k = 0; k < rows.count[y]; k++) {
+      const w = rows.weights[y * rows.stride + k];
+      const from = (rows.first[y] + k) * rowLength;
+      for (let x = 0; x < rowLength; x++) sums[x] = w * horizontal[from + x] + sums[x];
     }
+    for (let x = 0; x < rowLength; x++) out[y * rowLength + x] = Math.min(255, Math.max(0, roundHalfEven(sums[x])));
   }
   return { data: out, width: size, height: size };
 }
 
+/** Per output pixel along one axis: the first input pixel, how many, and their weights (`stride` apart). */
 interface Taps {
-  first: number;
+  first: Int32Array;
+  count: Int32Array;
+  stride: number;
   weights: Float32Array;
 }
 
-/**
- * Per output pixel along one axis: the first input pixel and the normalised filter weights. In
- * float32 step by step as torch computes them (its window centres carry float32 rounding, which
- * moves weights by up to 5e-6 and decides some roundings of the result).
- */
-function triangleWeights(input: number, output: number): Taps[] {
+/** The filter taps, computed step by step in float32 as torch does (its window centres carry float32 rounding). */
+function triangleTaps(input: number, output: number): Taps {
   const f32 = Math.fround;
   const scale = f32(input / output);
   const support = scale >= 1 ? scale : 1;
   const inverse = scale >= 1 ? f32(1 / scale) : 1;
-  return Array.from({ length: output }, (_, i) => {
+  const stride = Math.ceil(2 * support) + 1;
+  const taps = { first: new Int32Array(output), count: new Int32Array(output), stride, weights: new Float32Array(output * stride) };
+  for (let i = 0; i < output; i++) {
     const centre = f32(scale * (i + 0.5));
     const first = Math.max(Math.trunc(f32(f32(centre - support) + 0.5)), 0);
-    const last = Math.min(Math.trunc(f32(f32(centre + support) + 0.5)), input);
-    const weights = new Float32Array(last - first);
+    const count = Math.min(Math.trunc(f32(f32(centre + support) + 0.5)), input) - first;
     let total = 0;
-    for (let j = 0; j < weights.length; j++) {
-      const x = f32(f32(f32(first + j - centre) + 0.5) * inverse);
-      weights[j] = Math.max(0, f32(1 - Math.abs(x)));
-      total = f32(total + weights[j]);
+    for (let j = 0; j < count; j++) {
+      const weight = Math.max(0, f32(1 - Math.abs(f32(f32(f32(first + j - centre) + 0.5) * inverse))));
+      taps.weights[i * stride + j] = weight;
+      total = f32(total + weight);
     }
-    for (let j = 0; j < weights.length; j++) weights[j] = f32(weights[j] / total);
-    return { first, weights };
-  });
+    for (let j = 0; j < count; j++) taps.weights[i * stride + j] = f32(taps.weights[i * stride + j] / total);
+    taps.first[i] = first;
+    taps.count[i] = count;
+  }
+  return taps;
 }
 
 /** The geometric part of a draw: crop (random, resized or centre), then rotation, then flip. */

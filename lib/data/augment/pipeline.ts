@@ -33,8 +33,12 @@ export function augmentToNormalizedFloat(image: RgbImage, spec: PreprocessSpec, 
   const out = options.out ?? new Float32Array(unit.length);
   const offset = options.offset ?? 0;
   if (offset + unit.length > out.length) throw new Error("augmentToNormalizedFloat: output array too small");
+  const [m0, m1, m2] = spec.mean;
+  const [s0, s1, s2] = spec.std;
   for (let i = 0; i < unit.length; i += 3) {
-    for (let c = 0; c < 3; c++) out[offset + i + c] = (unit[i + c] - spec.mean[c]) / spec.std[c];
+    out[offset + i] = (unit[i] - m0) / s0;
+    out[offset + i + 1] = (unit[i + 1] - m1) / s1;
+    out[offset + i + 2] = (unit[i + 2] - m2) / s2;
   }
   return out;
 }
@@ -48,9 +52,11 @@ export function augmentedPixels(image: RgbImage, size: number, draw: AugmentDraw
   return { data: Uint8Array.from(unit, (v) => Math.round(v * 255)), width: size, height: size };
 }
 
+const UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
 /** ToTensor: bytes to float32 in [0, 1]. */
 export function toUnitFloat(pixels: Uint8Array): Float32Array {
   const out = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] / 255;
+  for (let i = 0; i < pixels.length; i++) out[i] = UNIT[pixels[i]];
   return out;
 }
