@@ -21,6 +21,7 @@ export {
   parameterGroups,
   parametersOf,
   trainableSummary,
+  unfreezeTop,
   type BlockSummary,
   type ParameterGroup,
 } from "./models/paths";

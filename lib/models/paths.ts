@@ -136,3 +136,19 @@ function unknownPath(model: tf.LayersModel, spec: string, why: string): Error {
 function sizeOf(variables: tf.LayerVariable[]): number {
   return variables.reduce((sum, v) => sum + v.read().size, 0);
 }
+
+/**
+ * Trains the head and the `blocks` blocks below it, freezing the rest; -1 (or more blocks than the
+ * model has) trains everything. Returns the freeze point ("" when nothing is frozen).
+ */
+export function unfreezeTop(model: tf.LayersModel, blocks: number): string {
+  if (!Number.isInteger(blocks) || blocks < -1) throw new Error(`unfreezeTop: blocks must be a whole number >= 0, or -1 for all, got ${blocks}`);
+  const paths = blockPaths(model);
+  const first = blocks === -1 ? 0 : Math.max(0, paths.length - 1 - blocks);
+  if (first === 0) {
+    for (const layer of model.layers) layer.trainable = true;
+    return "";
+  }
+  freezeBefore(model, paths[first]);
+  return paths[first];
+}

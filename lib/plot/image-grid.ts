@@ -5,7 +5,8 @@ import { escapeHtml } from "./table";
 
 export interface ImageGroup {
   title: string;
-  files: string[];
+  /** Image files, or encoded images (PNG/JPEG bytes, e.g. augmented samples). */
+  files: (string | Buffer)[];
 }
 
 export interface ImageGridOptions {
@@ -19,7 +20,7 @@ const PAD = 4;
 const TITLE_HEIGHT = 16;
 
 /** Square thumbnail of any image sharp reads: orientation applied, alpha on white, 8-bit sRGB. */
-export async function thumbnail(file: string, side: number): Promise<Buffer> {
+export async function thumbnail(file: string | Buffer, side: number): Promise<Buffer> {
   return sharp(file)
     .rotate()
     .resize(side, side, { fit: "contain", background: "#ffffff" })

@@ -1,0 +1,141 @@
+// One training run of an experiment notebook (03, 04): a backbone with a new head, some top blocks
+// unfrozen, a fixed number of epochs, validation accuracy per epoch. Everything that varies between
+// the runs of a study is a setting, everything else is held fixed, and runs are reproducible from
+// their seed (head initialisation, epoch order, augmentation draws).
+import * as tf from "@tensorflow/tfjs";
+import { UInt8Cache, ImageBatches, type BatchImage, type ImageBatchOptions } from "../data/batches";
+import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
+import { buildBackbone, parametersOf, splitAtFreezePoint, unfreezeTop } from "../models";
+import { progress } from "../progress";
+import { loadMatchingWeights } from "../train/export";
+import { cachedFeatureSource } from "../train/feature-cache";
+import { Learner, type BatchSource, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
+import { labelledItems } from "../train/sources";
+import { resolveWeights } from "../weights";
+
+export interface ExperimentSettings {
+  /** Shown in tables and charts, e.g. "hue 0.1" or "pretrained · 2 blocks". */
+  label: string;
+  /** An architecture (mobilenet_v2, resnet18, ...) or a Keras-converted model.json / folder. */
+  backbone: string;
+  widthMultiplier?: number;
+  imageSize: number;
+  /** "embedded", a .pth / model folder / .ckpt path, or "" for random initialisation. */
+  weights: string;
+  /** Blocks trained below the head: 0 = head only, -1 = all. */
+  unfreeze: number;
+  epochs: number;
+  batchSize: number;
+  /** Adam rates of the new head and of the unfrozen blocks below it. */
+  rates: { head: number; body: number };
+  /** Training augmentation (validation is never augmented). */
+  augment?: ImageBatchOptions["augment"];
+  seed: number;
+  /** Folder of the frozen-trunk feature cache; "" trains on images through the whole model. */
+  featureCache: string;
+  /** Augmentation draws cached per image (default: one per epoch, which repeats uncached training exactly). */
+  draws?: number;
+}
+
+export interface ExperimentResult {
+  label: string;
+  seed: number;
+  weights: string;
+  unfreeze: number;
+  augment: ImageBatchOptions["augment"] | null;
+  /** The first trainable block ("" = all train). */
+  freezePoint: string;
+  trainableParams: number;
+  bestValidAccuracy: number;
+  bestEpoch: number;
+  finalValidAccuracy: number;
+  history: EpochRecord[];
+  /** Wall time of the whole run, feature extraction included. */
+  seconds: number;
+  extractSeconds: number;
+  /** Whether training ran on cached trunk features. */
+  cached: boolean;
+}
+
+/** Trains one setting from scratch and reports validation accuracy per epoch. */
+export async function trainOnce(manifest: SplitManifest, settings: ExperimentSettings, callbacks: Callback[] = []): Promise<ExperimentResult> {
+  const started = Date.now();
+  const classes = manifest.classes;
+  const options = settings.backbone === "mobilenet_v2" ? { widthMultiplier: settings.widthMultiplier, inputSize: settings.imageSize } : { inputSize: settings.imageSize };
+  const model = await buildBackbone(settings.backbone, classes.length, { ...options, seed: settings.seed });
+  try {
+    if (settings.weights) await loadMatchingWeights(model, resolveWeights(settings.weights));
+    const freezePoint = unfreezeTop(model, settings.unfreeze);
+    const trainItems = labelledItems(manifest, trainingImages(manifest));
+    const validItems = labelledItems(manifest, validationImages(manifest));
+    const split = settings.featureCache ? splitAtFreezePoint(model) : undefined;
+    let train: BatchSource;
+    let valid: BatchSource;
+    let extractSeconds = 0;
+    if (split) {
+      const base = { dir: settings.featureCache, size: settings.imageSize, batchSize: settings.batchSize, seed: settings.seed };
+      const trainFeatures = await cachedFeatureSource(split.trunk, trainItems, { ...base, shuffle: true, augment: settings.augment, draws: settings.draws ?? settings.epochs, label: `${settings.label} train` });
+      const validFeatures = await cachedFeatureSource(split.trunk, validItems, { ...base, label: `${settings.label} valid` });
+      extractSeconds = trainFeatures.extractSeconds + validFeatures.extractSeconds;
+      [train, valid] = [trainFeatures, validFeatures];
+    } else {
+      const cache = new UInt8Cache(1 << 30);
+      train = imageBatchSource(trainItems, { batchSize: settings.batchSize, size: settings.imageSize, shuffle: true, seed: settings.seed, augment: settings.augment, cache });
+      valid = imageBatchSource(validItems, { batchSize: settings.batchSize, size: settings.imageSize, cache });
+    }
+    const learner = new Learner({ model, top: split?.top, groups: headAndBody(model, settings.rates), train, valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks] });
+    const history = await learner.fit(settings.epochs);
+    const best = history.reduce((a, b) => ((b.validAccuracy ?? 0) > (a.validAccuracy ?? 0) ? b : a));
+    return {
+      label: settings.label,
+      seed: settings.seed,
+      weights: settings.weights,
+      unfreeze: settings.unfreeze,
+      augment: settings.augment ?? null,
+      freezePoint,
+      trainableParams: model.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0),
+      bestValidAccuracy: best.validAccuracy ?? NaN,
+      bestEpoch: best.epoch,
+      finalValidAccuracy: history[history.length - 1].validAccuracy ?? NaN,
+      history,
+      seconds: (Date.now() - started) / 1000,
+      extractSeconds,
+      cached: split !== undefined,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Two Adam groups: the new head (the model's last block) and every other trainable layer. */
+export function headAndBody(model: tf.LayersModel, rates: { head: number; body: number }): OptimizerGroup[] {
+  const withParams = model.layers.filter((layer) => parametersOf(layer).length > 0);
+  const head = withParams[withParams.length - 1];
+  const body = withParams.filter((layer) => layer !== head).flatMap((layer) => layer.trainableWeights);
+  const groups: OptimizerGroup[] = [{ name: "head", variables: head.trainableWeights, lr: rates.head }];
+  if (body.length > 0) groups.push({ name: "body", variables: body, lr: rates.body });
+  return groups;
+}
+
+function imageBatchSource(items: BatchImage[], options: Omit<ImageBatchOptions, "epoch">): BatchSource {
+  return { size: items.length, batches: (epoch) => new ImageBatches(items, { ...options, epoch }) };
+}
+
+/** One line per run that advances by epoch and ends with the best validation accuracy. */
+class EpochProgress implements Callback {
+  private readonly bar;
+  private best = 0;
+
+  constructor(label: string, epochs: number) {
+    this.bar = progress(label, epochs, "epochs");
+  }
+
+  onEpochEnd(learner: Learner, record: EpochRecord): void {
+    this.best = Math.max(this.best, record.validAccuracy ?? 0);
+    this.bar.update(learner.epoch);
+  }
+
+  onFitEnd(): void {
+    this.bar.finish(`best valid acc ${(100 * this.best).toFixed(2)}%`);
+  }
+}
