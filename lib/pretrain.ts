@@ -60,7 +60,7 @@ export async function pretrainBackbone(overrides: Partial<PretrainOptions> = {},
   const learner = new Learner({
     model,
     groups: groupsByPath(model, { features: o.lr, classifier: o.lr }),
-    train: imageSource(manifest, manifest.train, { ...sources, shuffle: true, brightness: 0.05 }),
+    train: imageSource(manifest, manifest.train, { ...sources, shuffle: true, augment: { brightness: 0.05 } }),
     valid: imageSource(manifest, manifest.valid, sources),
     classes: manifest.classes,
     callbacks: [new ShowProgress(), checkpoints, ...callbacks],

@@ -27,7 +27,7 @@ export interface CollectedResult extends ExperimentResult {
  * Every result of every run of `notebook` (its file stem, e.g. "04-freeze-sweep") under `runsRoot`:
  * runs/<notebook>/<run>/ and the main job's runs/main/<notebook>/<run>/, oldest first.
  */
-export function collectResults(notebook: string, runsRoot = "runs"): CollectedResult[] {
+export function collectResults(notebook: string, runsRoot = defaultRunsRoot()): CollectedResult[] {
   const folders = [path.join(runsRoot, notebook), path.join(runsRoot, "main", notebook)]
     .filter((dir) => fs.existsSync(dir))
     .flatMap((dir) => fs.readdirSync(dir).map((name) => path.join(dir, name)))
@@ -38,6 +38,14 @@ export function collectResults(notebook: string, runsRoot = "runs"): CollectedRe
     const params = readParams(dir);
     return results.map((result) => ({ ...result, run: path.relative(runsRoot, dir), params }));
   });
+}
+
+/** The runs root of the run this kernel belongs to (CHARID_RUN_DIR = <root>[/main]/<notebook>/<run>), else "runs". */
+function defaultRunsRoot(): string {
+  const runDir = process.env.CHARID_RUN_DIR;
+  if (!runDir) return "runs";
+  const root = path.dirname(path.dirname(runDir));
+  return path.basename(root) === "main" ? path.dirname(root) : root;
 }
 
 function readParams(dir: string): string {

@@ -1,4 +1,5 @@
 // Batch sources for the Learner, built from a split manifest and the input pipeline.
+import type { AugmentSpec } from "../data/augment";
 import { ImageBatches, UInt8Cache, type BatchImage, type ImageBatchOptions } from "../data/batches";
 import { imagePath, type SplitManifest } from "../data/manifest";
 import type { LabelledImage } from "../data/scan";
@@ -13,8 +14,8 @@ export interface SourceOptions {
   /** Training only: a new seeded order every epoch. */
   shuffle?: boolean;
   seed?: number;
-  /** ColorJitter brightness (the seed: 0.05), training only. */
-  brightness?: number;
+  /** Training augmentation (the seed: { brightness: 0.05 }); never for validation or test images. */
+  augment?: AugmentSpec;
   /** Keep decoded uint8 images in memory up to this many bytes (0: no cache). */
   cacheBytes?: number;
 }
@@ -28,7 +29,7 @@ export function imageSource(manifest: SplitManifest, images: readonly LabelledIm
     size: options.size,
     shuffle: options.shuffle ?? false,
     seed: options.seed ?? 0,
-    augment: options.brightness ? { brightness: options.brightness } : undefined,
+    augment: options.augment && Object.keys(options.augment).length > 0 ? options.augment : undefined,
     cache,
   };
   return {
