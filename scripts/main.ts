@@ -18,6 +18,8 @@ notebooks/NN-*.ipynb in order; executed copies with outputs go to runs/main/.`;
  * minutes on a 2-core CPU. Run a notebook with its defaults through `npm run nb`.
  */
 const MAIN_JOB_PARAMS: Record<string, Params> = {
+  "03": { seeds: [1, 2], epochs: 3, draws: 2 },
+  "04": { unfreezeBlocks: [0, 1, 2, 4, -1], epochs: 3 },
   "05": { phaseEpochs: [3, 2, 1] },
 };
 
@@ -65,6 +67,8 @@ async function main(): Promise<void> {
     outDir: path.join(root, "data", "embedded"),
     imagesPerClass: options.imagesPerClass,
     testSize: options.testSize,
+    // Notebook 02's embedded search engine serves these: same classes, new photos (train/test unchanged).
+    heldBackPerClass: 10,
     onProgress: (done, total) => generating.update(done, total),
   });
   if (dataset.skipped) console.log(`data/embedded is up to date (${dataset.trainCount} train, ${dataset.testCount} test images)`);

@@ -1,0 +1,31 @@
+// Extra training images by web scraping (notebook 02): queries per class, search adapters,
+// a polite downloader, checks, de-duplication, review and the merge into a new manifest.
+export * from "./scrape/queries";
+export * from "./scrape/engines/engine";
+export { bingEngine, parseBingPage, BING_BASE } from "./scrape/engines/bing";
+export { duckDuckGoEngine, parseDuckDuckGoJson, extractVqd, DUCKDUCKGO_BASE } from "./scrape/engines/duckduckgo";
+export { openverseEngine, parseOpenverseJson, OPENVERSE_BASE } from "./scrape/engines/openverse";
+export { genericEngine, parseGenericPage } from "./scrape/engines/generic";
+export { engineFromSpec, ENGINE_NAMES } from "./scrape/engines/registry";
+export { HttpClient, DEFAULT_USER_AGENT, PRODUCT_TOKEN } from "./scrape/net/client";
+export type { FetchResult, HttpOptions } from "./scrape/net/client";
+export type { NetworkPolicy } from "./scrape/net/address";
+export { parseRobots } from "./scrape/net/robots";
+export { checkImage } from "./scrape/checks";
+export type { CheckOptions, CheckResult } from "./scrape/checks";
+export { contentHash, perceptualHash, hammingDistance } from "./scrape/hashes";
+export { ScrapeStore, LOG_FILE } from "./scrape/store";
+export type { DownloadRecord, Rejection, SearchRecord } from "./scrape/store";
+export { scrapeImages } from "./scrape/scraper";
+export type { ClassScrape, ScrapeOptions, ScrapeRun } from "./scrape/scraper";
+export { hashReferenceImages, referenceFiles } from "./scrape/reference";
+export type { ReferenceImage } from "./scrape/reference";
+export { dedupeScraped, DEFAULT_MAX_DISTANCE } from "./scrape/dedupe";
+export type { DedupeResult } from "./scrape/dedupe";
+export { keptImages, galleryGroups, showGallery, readRejectList, appendToRejectList, isRejected } from "./scrape/review";
+export type { ScrapedImage } from "./scrape/review";
+export { mergeScraped, writeExpandedManifest } from "./scrape/merge";
+export type { ExpandedManifest, MergeResult } from "./scrape/merge";
+export { classRows, rejectionCounts, rejectionRows } from "./scrape/report";
+export { startEmbeddedSearch, EMBEDDED_SEARCH_PORT } from "./scrape/embedded/server";
+export type { EmbeddedSearch } from "./scrape/embedded/server";
