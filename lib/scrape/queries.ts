@@ -27,11 +27,10 @@ export interface QueryPlan {
   excluded: { label: string; reason: string }[];
 }
 
-/** `winnie_the_pooh` → "winnie the pooh"; `R2-D2` stays readable ("r2 d2"). */
+/** `winnie_the_pooh` → "winnie the pooh", `SpongeBob-SquarePants` → "spongebob squarepants". */
 export function readableTerm(label: string): string {
   return label
     .replace(/[_\-.]+/g, " ")
-    .replace(/([a-z])([A-Z])/g, "$1 $2")
     .replace(/\s+/g, " ")
     .trim()
     .toLowerCase();

@@ -63,14 +63,20 @@ function testImagesByClass(datasetDir: string): Map<string, string[]> {
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-export async function buildCatalogue(source: CatalogueSource): Promise<CatalogueClass[]> {
-  const heldBackDir = path.join(source.datasetDir, "held_back");
-  if (!fs.existsSync(heldBackDir)) {
+/** The dataset's held_back/ folder; an error saying how to make it when there is none. */
+export function heldBackFolder(datasetDir: string): string {
+  const dir = path.join(datasetDir, "held_back");
+  if (!fs.existsSync(dir)) {
     throw new Error(
-      `${heldBackDir} does not exist: the embedded search serves the generator's held-back photos. ` +
+      `${dir} does not exist: the embedded search serves the generator's held-back photos. ` +
         "Regenerate with them: `npm start` does, or `npm run generate -- --held-back 10 --force`.",
     );
   }
+  return dir;
+}
+
+export async function buildCatalogue(source: CatalogueSource): Promise<CatalogueClass[]> {
+  const heldBackDir = heldBackFolder(source.datasetDir);
   const tests = testImagesByClass(source.datasetDir);
   const spareIrrelevant = [...source.irrelevant.images];
   const catalogue = source.classes.map((label, index) => {

@@ -15,8 +15,8 @@ export interface IrrelevantImages {
 }
 
 export async function irrelevantImages(dir: string, count: number, seed: number): Promise<IrrelevantImages> {
-  // The generator draws at least 3 images per class.
-  const characters = sourceTaskClasses(Math.max(1, Math.ceil(count / 3)), seed);
+  // The generator draws at least 3 images per class, and needs 3 classes for its broken files.
+  const characters = sourceTaskClasses(Math.max(3, Math.ceil(count / 3)), seed);
   await generateDataset({ outDir: dir, classes: characters, imagesPerClass: 1, testSize: 0, seed, onProgress: () => {} });
   const dataset = JSON.parse(fs.readFileSync(path.join(dir, "dataset.json"), "utf8")) as { brokenFiles: { file: string; kind: string }[] };
   const broken = Object.fromEntries(dataset.brokenFiles.map((b) => [b.kind, path.join(dir, b.file)]));

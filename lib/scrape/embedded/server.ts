@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import sharp from "sharp";
 import { hashSeed } from "../../random";
-import { buildCatalogue, type CatalogueClass, type CatalogueItem } from "./catalogue";
+import { buildCatalogue, heldBackFolder, type CatalogueClass, type CatalogueItem } from "./catalogue";
 import { irrelevantImages } from "./irrelevant";
 import { bingAsyncPage, bingSearchPage, duckDuckGoJson, duckDuckGoSearchPage, galleryPage, openverseJson, type PageContext } from "./pages";
 
@@ -67,6 +67,7 @@ function classFor(catalogue: CatalogueClass[], query: string): CatalogueClass | 
 const vqdFor = (query: string) => `4-${hashSeed("vqd", query.toLowerCase())}${hashSeed("vqd2", query)}`;
 
 export async function startEmbeddedSearch(options: EmbeddedSearchOptions): Promise<EmbeddedSearch> {
+  heldBackFolder(options.datasetDir); // fail before generating anything
   const seed = options.seed ?? 42;
   const perClass = options.irrelevantPerClass ?? 2;
   const irrelevant = await irrelevantImages(path.join(options.cacheDir, "irrelevant"), perClass * options.classes.length, seed);
