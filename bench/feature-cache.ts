@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { selectBackend } from "../lib/backend";
-import { readManifest } from "../lib/data";
+import { readManifest, UInt8Cache } from "../lib/data";
 import { trainOnce, type ExperimentResult } from "../lib/experiments";
 import { writeJsonAtomic } from "../lib/io";
 
@@ -38,6 +38,7 @@ async function sweep(options: Options, featureCache: string): Promise<{ seconds:
   const manifest = readManifest(options.manifest);
   const started = Date.now();
   const results: ExperimentResult[] = [];
+  const decodeCache = new UInt8Cache(2 ** 30); // each sweep decodes every image once, like a notebook run
   for (const init of options.inits) {
     for (const unfreeze of options.unfreeze) {
       results.push(
@@ -53,7 +54,7 @@ async function sweep(options: Options, featureCache: string): Promise<{ seconds:
           rates: { head: 3e-3, body: 1e-3 },
           seed: 1,
           featureCache,
-        }),
+        }, { decodeCache }),
       );
     }
   }

@@ -57,12 +57,25 @@ export interface ExperimentResult {
   cached: boolean;
 }
 
+/**
+ * Decoded images shared by every run in this process: a sweep decodes each image once, not once
+ * per run. Bounded; when full it stops adding (see UInt8Cache).
+ */
+const decoded = new UInt8Cache(2 ** 30);
+
 /** Trains one setting from scratch and reports validation accuracy per epoch. */
-export async function trainOnce(manifest: SplitManifest, settings: ExperimentSettings, callbacks: Callback[] = []): Promise<ExperimentResult> {
+export interface TrainOnceOptions {
+  callbacks?: Callback[];
+  /** Decoded images kept between runs; default one cache shared by every run in this process. */
+  decodeCache?: UInt8Cache;
+}
+
+export async function trainOnce(manifest: SplitManifest, settings: ExperimentSettings, options: TrainOnceOptions = {}): Promise<ExperimentResult> {
+  const { callbacks = [], decodeCache = decoded } = options;
   const started = Date.now();
   const classes = manifest.classes;
-  const options = settings.backbone === "mobilenet_v2" ? { widthMultiplier: settings.widthMultiplier, inputSize: settings.imageSize } : { inputSize: settings.imageSize };
-  const model = await buildBackbone(settings.backbone, classes.length, { ...options, seed: settings.seed });
+  const shape = settings.backbone === "mobilenet_v2" ? { widthMultiplier: settings.widthMultiplier, inputSize: settings.imageSize } : { inputSize: settings.imageSize };
+  const model = await buildBackbone(settings.backbone, classes.length, { ...shape, seed: settings.seed });
   try {
     if (settings.weights) await loadMatchingWeights(model, resolveWeights(settings.weights));
     const freezePoint = unfreezeTop(model, settings.unfreeze);
@@ -73,15 +86,14 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
     let valid: BatchSource;
     let extractSeconds = 0;
     if (split) {
-      const base = { dir: settings.featureCache, size: settings.imageSize, batchSize: settings.batchSize, seed: settings.seed };
+      const base = { dir: settings.featureCache, size: settings.imageSize, batchSize: settings.batchSize, seed: settings.seed, decodeCache };
       const trainFeatures = await cachedFeatureSource(split.trunk, trainItems, { ...base, shuffle: true, augment: settings.augment, draws: settings.draws ?? settings.epochs, label: `${settings.label} train` });
       const validFeatures = await cachedFeatureSource(split.trunk, validItems, { ...base, label: `${settings.label} valid` });
       extractSeconds = trainFeatures.extractSeconds + validFeatures.extractSeconds;
       [train, valid] = [trainFeatures, validFeatures];
     } else {
-      const cache = new UInt8Cache(1 << 30);
-      train = imageBatchSource(trainItems, { batchSize: settings.batchSize, size: settings.imageSize, shuffle: true, seed: settings.seed, augment: settings.augment, cache });
-      valid = imageBatchSource(validItems, { batchSize: settings.batchSize, size: settings.imageSize, cache });
+      train = imageBatchSource(trainItems, { batchSize: settings.batchSize, size: settings.imageSize, shuffle: true, seed: settings.seed, augment: settings.augment, cache: decodeCache });
+      valid = imageBatchSource(validItems, { batchSize: settings.batchSize, size: settings.imageSize, cache: decodeCache });
     }
     const learner = new Learner({ model, top: split?.top, groups: headAndBody(model, settings.rates), train, valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks] });
     const history = await learner.fit(settings.epochs);

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions } from "../data/batches";
+import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions, type UInt8Cache } from "../data/batches";
 import { preprocessSpec } from "../data/preprocess";
 import { writeFileAtomic, writeJsonAtomic } from "../io";
 import { progress } from "../progress";
@@ -30,6 +30,8 @@ export interface FeatureCacheOptions {
   batchSize?: number;
   /** Names the set in progress lines, e.g. "train". */
   label?: string;
+  /** Decoded images kept between extractions (e.g. shared by the runs of a sweep). */
+  decodeCache?: UInt8Cache;
 }
 
 /** The trunk's outputs for a list of images, in list order, for one augmentation draw. */
@@ -126,6 +128,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     seed: options.seed ?? 0,
     epoch: draw,
     augment: options.augment,
+    cache: options.decodeCache,
     onError: "flag",
     warn: () => undefined, // listed in `failed`; training skips them with its own warning
   });
