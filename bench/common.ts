@@ -1,0 +1,74 @@
+// Shared by the parts of `npm run bench`: medians, step timing, the PyTorch side (bench/torch_bench.py).
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+
+export const PYTHON = process.env.CHARID_TORCH_PYTHON ?? "/usr/bin/python3";
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Median seconds per step, by the wall clock and by this process's CPU time. */
+export interface StepTimes {
+  wall: number;
+  cpu: number;
+}
+
+export function timeSteps(step: () => void, warmup: number, steps: number): StepTimes {
+  for (let i = 0; i < warmup; i++) step();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    const startCpu = process.cpuUsage();
+    step();
+    const used = process.cpuUsage(startCpu);
+    wall.push((performance.now() - start) / 1000);
+    cpu.push((used.user + used.system) / 1e6);
+  }
+  return { wall: median(wall), cpu: median(cpu) };
+}
+
+export async function timeAsync<T>(work: () => Promise<T>): Promise<{ seconds: number; cpuSeconds: number; value: T }> {
+  const start = performance.now();
+  const startCpu = process.cpuUsage();
+  const value = await work();
+  const used = process.cpuUsage(startCpu);
+  return { seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6, value };
+}
+
+export interface TorchResult {
+  torch: string;
+  torchvision: string;
+  threads: number;
+  [key: string]: number | string;
+}
+
+/** Runs bench/torch_bench.py in its own process and returns its JSON line. */
+export function runTorch(mode: "model" | "pipeline" | "epoch", options: Record<string, string | number>): TorchResult {
+  const script = path.join(__dirname, "torch_bench.py");
+  const args = [script, mode, ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)])];
+  const run = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 16 * 2 ** 20 });
+  if (run.status !== 0) throw new Error(`${PYTHON} ${args.join(" ")} failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split("\n").pop() ?? "") as TorchResult;
+}
+
+export const torchVersion = (r: TorchResult) => `torch ${r.torch}, torchvision ${r.torchvision}`;
+
+/** One comparison row: our figure, PyTorch's, higher is better for both, ratio ours / theirs (median over paired rounds). */
+export interface Row {
+  name: string;
+  unit: string;
+  ours: number;
+  torch: number;
+  ratio: number;
+  /** Thread counts or other conditions of the comparison. */
+  note?: string;
+}
+
+/** A row from paired rounds of rates (higher is better): medians of each side, median of the paired ratios. */
+export function pairedRow(name: string, unit: string, ours: number[], torch: number[], note?: string): Row {
+  return { name, unit, ours: median(ours), torch: median(torch), ratio: median(ours.map((o, i) => o / torch[i])), note };
+}

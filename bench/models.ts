@@ -1,0 +1,116 @@
+// Training step and inference of MobileNetV2-1.0 @96 and ResNet-50 @224, batch 16, 1000 classes:
+// tfjs wasm (lib/backends) against PyTorch CPU on the same number of threads, in alternating rounds.
+import * as tf from "@tensorflow/tfjs";
+import { foldedInference } from "../lib/backends/folded-inference";
+import { buildModel } from "../lib/models";
+import { pairedRow, runTorch, timeSteps, torchVersion, type Row, type StepTimes } from "./common";
+
+export interface ModelCase {
+  key: string;
+  arch: "mobilenet_v2" | "resnet50";
+  label: string;
+  size: number;
+  warmup: number;
+  steps: number;
+  inferSteps: number;
+  /**
+   * Images per forward/backward pass; gradients of the passes are summed into one Adam step of
+   * the whole batch. ResNet-50 @224 needs it: a batch of 8 already overflows the 2 GiB wasm heap.
+   */
+  micro?: number;
+}
+
+export const MODEL_CASES: ModelCase[] = [
+  { key: "mobilenet", arch: "mobilenet_v2", label: "MobileNetV2-1.0 @96", size: 96, warmup: 2, steps: 6, inferSteps: 6 },
+  { key: "resnet50", arch: "resnet50", label: "ResNet-50 @224", size: 224, warmup: 1, steps: 1, inferSteps: 2, micro: 4 },
+];
+
+const BATCH = 16;
+const CLASSES = 1000;
+
+interface Round {
+  train: StepTimes;
+  infer: StepTimes;
+  /** Ours only: inference with BatchNorm folded into the convolutions (lib/backends/folded-inference). */
+  folded?: StepTimes;
+}
+
+/** The training step of the Learner: forward, cross-entropy, gradients of every trainable variable, Adam. */
+function setUpOurs(c: ModelCase): { round: () => Round; dispose: () => void } {
+  const model = buildModel(c.arch, { inputSize: c.size, numClasses: CLASSES, seed: 0 });
+  const x = tf.randomNormal([BATCH, c.size, c.size, 3], 0, 1, "float32", 1);
+  const labels = tf.oneHot(tf.randomUniform([BATCH], 0, CLASSES, "int32", 2), CLASSES);
+  const optimizer = tf.train.adam(1e-3);
+  const micro = c.micro ?? BATCH;
+  const passes = BATCH / micro;
+  const trainStep = () => {
+    let sum: Record<string, tf.Tensor> | undefined;
+    for (let p = 0; p < passes; p++) {
+      const next = tf.tidy(() => {
+        const xs = passes === 1 ? x : x.slice(p * micro, micro);
+        const ys = passes === 1 ? labels : labels.slice(p * micro, micro);
+        const { value, grads } = tf.variableGrads(
+          () => tf.div(tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor), passes) as tf.Scalar);
+        value.dataSync();
+        if (!sum) return grads;
+        const total: Record<string, tf.Tensor> = {};
+        for (const name of Object.keys(grads)) total[name] = tf.add(sum[name], grads[name]);
+        return total;
+      });
+      if (sum) tf.dispose(Object.values(sum));
+      sum = next;
+    }
+    const grads = sum!;
+    optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+    tf.dispose(Object.values(grads));
+  };
+  const inferStep = () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+  return {
+    round: () => {
+      const train = timeSteps(trainStep, c.warmup, c.steps);
+      const infer = timeSteps(inferStep, c.warmup, c.inferSteps);
+      const folded = foldedInference(model); // after training: folds the current weights
+      const foldedStep = () => tf.tidy(() => folded.predict(x).dataSync());
+      const result = { train, infer, folded: timeSteps(foldedStep, c.warmup, c.inferSteps) };
+      folded.dispose();
+      return result;
+    },
+    dispose: () => {
+      optimizer.dispose();
+      tf.dispose([x, labels]);
+      model.dispose();
+    },
+  };
+}
+
+export interface ModelResult {
+  rows: Row[];
+  torch: string;
+  rounds: { case: string; ours: Round; torch: Round }[];
+}
+
+export async function benchModels(cases: ModelCase[], rounds: number, log: (line: string) => void): Promise<ModelResult> {
+  const result: ModelResult = { rows: [], torch: "", rounds: [] };
+  for (const c of cases) {
+    const ours = setUpOurs(c);
+    const oursRounds: Round[] = [];
+    const torchRounds: Round[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t = runTorch("model", { arch: c.arch, size: c.size, batch: BATCH, classes: CLASSES, warmup: c.warmup, steps: c.steps, infer_steps: c.inferSteps, threads: 1 });
+      result.torch = `${torchVersion(t)}, 1 thread`;
+      torchRounds.push({ train: { wall: Number(t.train_step_s), cpu: Number(t.train_step_cpu_s) }, infer: { wall: Number(t.infer_step_s), cpu: Number(t.infer_step_cpu_s) } });
+      oursRounds.push(ours.round());
+      result.rounds.push({ case: c.key, ours: oursRounds[i], torch: torchRounds[i] });
+      const ips = (s: number) => (BATCH / s).toFixed(1);
+      log(`  ${c.label} round ${i + 1}/${rounds}: train ${ips(oursRounds[i].train.wall)} vs ${ips(torchRounds[i].train.wall)} img/s, ` +
+        `inference ${ips(oursRounds[i].infer.wall)} (folded BN ${ips(oursRounds[i].folded!.wall)}) vs ${ips(torchRounds[i].infer.wall)} img/s (ours vs PyTorch)`);
+    }
+    ours.dispose();
+    const rate = (rs: Round[], pick: (r: Round) => StepTimes) => rs.map((r) => BATCH / pick(r).wall);
+    const trainNote = c.micro ? `batch 16 (ours: 4 passes of ${c.micro}, gradients summed), 1 thread each` : "batch 16, 1 thread each";
+    result.rows.push(pairedRow(`${c.label} train`, "img/s", rate(oursRounds, (r) => r.train), rate(torchRounds, (r) => r.train), trainNote));
+    result.rows.push(pairedRow(`${c.label} inference`, "img/s", rate(oursRounds, (r) => r.infer), rate(torchRounds, (r) => r.infer), "batch 16, 1 thread each; ours: model.predict"));
+    result.rows.push(pairedRow(`${c.label} inference, folded BN`, "img/s", rate(oursRounds, (r) => r.folded!), rate(torchRounds, (r) => r.infer), "batch 16, 1 thread each; ours: foldedInference (BatchNorm + ReLU fused into the convs)"));
+  }
+  return result;
+}

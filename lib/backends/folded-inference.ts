@@ -1,0 +1,163 @@
+// Inference with every BatchNorm folded into the convolution before it, and the ReLU/ReLU6 after
+// it fused in too: conv -> BatchNorm -> ReLU6 becomes one tf.fused.conv2d (or depthwiseConv2d) with
+// weights W * gamma / sqrt(var + eps) and bias beta - mean * gamma / sqrt(var + eps), so the wasm
+// backend runs one XNNPACK operator instead of a convolution, a batch norm and one or two
+// activation kernels. The classic trick for inference and for frozen trunks.
+//
+// The model itself is not changed (names, layers and weights stay as they are): foldedInference
+// walks its graph and snapshots the folded weights, so build a new one after the weights change.
+// Results agree with model.predict up to float rounding (test/perf-folded-inference.test.ts).
+import * as tf from "@tensorflow/tfjs";
+
+type Sym = tf.SymbolicTensor;
+type Activation = "linear" | "relu" | "relu6";
+
+interface InboundNode {
+  inputTensors: Sym[];
+}
+
+interface FoldedConv {
+  kind: "conv2d" | "depthwise";
+  filter: tf.Tensor4D;
+  bias: tf.Tensor1D;
+  strides: [number, number];
+  pad: "valid" | "same";
+  dilations: [number, number];
+}
+
+export interface FoldedModel {
+  /** Inference-mode forward pass of the whole model (same as model.predict, but folded). */
+  predict(x: tf.Tensor): tf.Tensor;
+  /** Convolutions that absorbed a BatchNorm (and an activation, if any). */
+  readonly folded: number;
+  dispose(): void;
+}
+
+function inputsOf(t: Sym): Sym[] {
+  const nodes = (t.sourceLayer as unknown as { inboundNodes: InboundNode[] }).inboundNodes;
+  return nodes[t.nodeIndex]?.inputTensors ?? [];
+}
+
+function config(layer: tf.layers.Layer): Record<string, unknown> {
+  return layer.getConfig() as Record<string, unknown>;
+}
+
+function pair(value: unknown): [number, number] {
+  return Array.isArray(value) ? [Number(value[0]), Number(value[1] ?? value[0])] : [Number(value), Number(value)];
+}
+
+/** The fused activation of a ReLU layer, if it has one tfjs can fuse. */
+function activationOf(layer: tf.layers.Layer): Activation | undefined {
+  if (layer.getClassName() !== "ReLU") return undefined;
+  const maxValue = config(layer).maxValue;
+  if (maxValue === null || maxValue === undefined) return "relu";
+  return maxValue === 6 ? "relu6" : undefined;
+}
+
+/** Folds `bn` (our BatchNorm, inference statistics) into `conv` (Conv2D or GroupedConv2D), or undefined if it cannot. */
+function foldConv(conv: tf.layers.Layer, bn: tf.layers.Layer, inChannels: number): FoldedConv | undefined {
+  const cls = conv.getClassName();
+  if (cls !== "Conv2D" && cls !== "GroupedConv2D") return undefined;
+  const c = config(conv);
+  if (c.dataFormat !== undefined && c.dataFormat !== "channelsLast") return undefined;
+  if (c.activation !== undefined && c.activation !== "linear") return undefined;
+  const groups = cls === "GroupedConv2D" ? Number(c.groups) : 1;
+  if (groups !== 1 && groups !== inChannels) return undefined;
+  const weights = conv.getWeights();
+  const kernel = weights[0] as tf.Tensor4D;
+  const convBias = c.useBias ? (weights[1] as tf.Tensor1D) : undefined;
+  const [gamma, beta, mean, variance] = bn.getWeights();
+  const epsilon = Number(config(bn).epsilon ?? 1e-5);
+  return tf.tidy(() => {
+    const scale = tf.div(gamma, tf.sqrt(tf.add(variance, epsilon)));
+    const centred = convBias ? tf.sub(convBias, mean) : tf.neg(mean);
+    const shift = tf.add(beta, tf.mul(centred, scale));
+    const [kh, kw, , out] = kernel.shape;
+    const filter = groups === 1
+      ? tf.mul(kernel, scale)
+      : tf.reshape(tf.mul(kernel, scale), [kh, kw, inChannels, out / inChannels]);
+    return {
+      kind: (groups === 1 ? "conv2d" : "depthwise") as FoldedConv["kind"],
+      filter: filter as tf.Tensor4D,
+      bias: shift as tf.Tensor1D,
+      strides: pair(c.strides ?? 1),
+      pad: (c.padding ?? "valid") as "valid" | "same",
+      dilations: pair(c.dilationRate ?? 1),
+    };
+  });
+}
+
+function runFolded(f: FoldedConv, x: tf.Tensor4D, activation: Activation): tf.Tensor4D {
+  const args = { x, filter: f.filter, strides: f.strides, pad: f.pad, dilations: f.dilations, bias: f.bias, activation };
+  return f.kind === "conv2d" ? tf.fused.conv2d(args) : tf.fused.depthwiseConv2d(args);
+}
+
+/** A folded inference function for a functional model built from lib/models (or any model with conv -> BatchNorm). */
+export function foldedInference(model: tf.LayersModel): FoldedModel {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Error("foldedInference takes a model with one input and one output");
+  const inputId = model.inputs[0].id;
+  // How many times each symbolic tensor is read inside the graph: only a conv output read by its
+  // BatchNorm alone (and a BatchNorm output read by its ReLU alone) can be folded away.
+  const readers = new Map<number, number>();
+  const seen = new Set<number>();
+  const visit = (t: Sym) => {
+    if (seen.has(t.id)) return;
+    seen.add(t.id);
+    for (const u of inputsOf(t)) {
+      readers.set(u.id, (readers.get(u.id) ?? 0) + 1);
+      visit(u);
+    }
+  };
+  visit(model.outputs[0]);
+  const folds = new Map<number, { conv: FoldedConv; input: Sym; activation: Activation }>();
+  const plan = (t: Sym): void => {
+    if (folds.has(t.id) || t.id === inputId) return;
+    const layer = t.sourceLayer;
+    let activation: Activation = "linear";
+    let bnOut: Sym | undefined = t;
+    const act = activationOf(layer);
+    if (act) {
+      const [u] = inputsOf(t);
+      bnOut = u && u.sourceLayer.getClassName() === "BatchNorm" && readers.get(u.id) === 1 ? u : undefined;
+      activation = act;
+    }
+    if (bnOut && bnOut.sourceLayer.getClassName() === "BatchNorm") {
+      const [convOut] = inputsOf(bnOut);
+      if (convOut && readers.get(convOut.id) === 1 && convOut.id !== inputId) {
+        const [input] = inputsOf(convOut);
+        const inChannels = input?.shape[input.shape.length - 1];
+        const conv = input && inChannels ? foldConv(convOut.sourceLayer, bnOut.sourceLayer, inChannels) : undefined;
+        if (conv) {
+          folds.set(t.id, { conv, input, activation });
+          plan(input);
+          return;
+        }
+      }
+    }
+    for (const u of inputsOf(t)) plan(u);
+  };
+  plan(model.outputs[0]);
+
+  const evaluate = (t: Sym, x: tf.Tensor, memo: Map<number, tf.Tensor>): tf.Tensor => {
+    if (t.id === inputId) return x;
+    const known = memo.get(t.id);
+    if (known) return known;
+    const fold = folds.get(t.id);
+    let y: tf.Tensor;
+    if (fold) y = runFolded(fold.conv, evaluate(fold.input, x, memo) as tf.Tensor4D, fold.activation);
+    else {
+      const inputs = inputsOf(t).map((u) => evaluate(u, x, memo));
+      y = t.sourceLayer.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false }) as tf.Tensor;
+    }
+    memo.set(t.id, y);
+    return y;
+  };
+  return {
+    folded: folds.size,
+    predict: (x) => tf.tidy(() => evaluate(model.outputs[0], x, new Map())),
+    dispose: () => {
+      for (const { conv } of folds.values()) tf.dispose([conv.filter, conv.bias]);
+      folds.clear();
+    },
+  };
+}
