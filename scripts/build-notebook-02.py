@@ -58,8 +58,9 @@ const retryFailed = false;                                // try again downloads
 const minSide = 64;                                       // smaller images are rejected
 const nearDuplicateBits = 30;                             // perceptual-hash distance (of 256 bits) that counts as the same picture
 const reviewModelDir = "data/models/05";                  // classifier for the model-assisted review ("" = none)
-const minConfidence = 0.3;                                // the model flags images it is less sure about
-const rejectFlagged = false;                              // also leave the model's flagged images out of the merge
+const minConfidence = 0.3;                                // the model flags images it is less sure about (advice)
+const minClassProbability = 0.02;                         // ... and calls implausible those it gives their searched class less than this
+const rejectImplausible = false;                          // leave the implausible ones out of the merge
 const galleryPerClass = 8;
 const seed = 42;
 """, tags=["parameters"]),
@@ -90,7 +91,7 @@ showTable(plan.queries.map((q) => ({ class: q.label, query: q.query, results: q.
 Every request goes through one client: http/https only, robots.txt obeyed, at most one request per
 `hostDelayMs` to a host, retries with exponential backoff, a size cap, and links to private or
 loopback addresses refused. The embedded engine is our own server on this machine, so for it alone
-loopback is allowed and no delay is needed."""),
+loopback is allowed, and neither a delay nor a long backoff is needed."""),
     code("""
 let embedded: EmbeddedSearch | undefined;
 if (search === "embedded") {
@@ -102,6 +103,7 @@ const base = embedded ? embedded.url : search === "live" ? undefined : search;
 const client = new HttpClient({
   network: embedded ? "allow-loopback" : allowPrivateNetwork ? "allow-private" : "public-only",
   hostDelayMs: embedded ? 0 : hostDelayMs,
+  backoffMs: embedded ? 50 : 1000,
   timeoutMs: timeoutMs,
   retries: retries,
   maxBytes: maxMegabytes * 1e6,
@@ -156,19 +158,21 @@ await showGallery(galleryGroups(kept, galleryPerClass), { thumb: 64 });
     md("""## 7. Model-assisted review (optional)
 
 A classifier trained by notebook 05 scores every kept image and flags the ones it predicts as another
-class or is unsure about. Its flags are advice for the reviewer (the model is wrong too); with
-`rejectFlagged = true` the merge leaves them out as well."""),
+class or is unsure about. Those flags are advice for the reviewer: a model that is right 40 % of the
+time disagrees with most good images too. An image whose searched class gets a probability under
+`minClassProbability` is *implausible* — with the embedded default's model that catches most
+off-topic images and few good ones — and `rejectImplausible = true` leaves those out of the merge."""),
     code("""
-const flagged = new Map<string, string>();
+const implausible = new Map<string, string>();
 if (reviewModelDir && fs.existsSync(path.join(reviewModelDir, "classifier.json"))) {
   await selectBackend();
   const classifier = await loadClassifier(reviewModelDir);
-  const verdicts = await reviewWithModel(classifier, kept, { minConfidence: minConfidence });
+  const verdicts = await reviewWithModel(classifier, kept, { minConfidence: minConfidence, minClassProbability: minClassProbability });
   classifier.model.dispose();
   const suspicious = verdicts.filter((v) => v.flags.length > 0);
-  for (const v of suspicious) flagged.set(v.image.file, `flagged by the model: ${v.flags.join(", ")}`);
+  for (const v of verdicts) if (v.implausible) implausible.set(v.image.file, `implausible for the model: ${v.flags.join(", ")}`);
   const agree = verdicts.filter((v) => v.predicted === v.image.label).length;
-  console.log(`the model agrees with the query's class on ${agree} of ${verdicts.length} images; ${suspicious.length} flagged`);
+  console.log(`the model agrees with the query's class on ${agree} of ${verdicts.length} images; ${suspicious.length} flagged, ${implausible.size} implausible`);
   showTable(suspicious.map((v) => ({ class: v.image.label, predicted: v.predicted, confidence: v.confidence.toFixed(2), flags: v.flags.join("; "), file: v.image.relative })), { maxRows: 40 });
   await showGallery(suspicious.slice(0, 36).map((v) => ({ title: `${v.image.label} → ${v.predicted}`, files: [v.image.file] })), { thumb: 96, columns: 6 });
 } else {
@@ -178,12 +182,12 @@ if (reviewModelDir && fs.existsSync(path.join(reviewModelDir, "classifier.json")
     md("""## 8. Merge into an expanded training set
 
 A new manifest: the original training images plus the kept scraped ones, minus the reject list (and
-the model's flags with `rejectFlagged`); the **validation images are the same**, so validation
+the implausible ones with `rejectImplausible`); the **validation images are the same**, so validation
 accuracy with and without the scraped images compares like with like. Train on it with
 `npm run nb -- notebooks/05-lr-schedule-training.ipynb -p manifestPath='"data/splits/embedded-expanded.json"'`."""),
     code("""
 const rejectList = readRejectList(path.join(outDir, "reject-list.txt"));
-const merge = mergeScraped(manifest, kept, { baseFile: manifestPath, rejectList: rejectList, leaveOut: rejectFlagged ? flagged : undefined });
+const merge = mergeScraped(manifest, kept, { baseFile: manifestPath, rejectList: rejectList, leaveOut: rejectImplausible ? implausible : undefined });
 writeExpandedManifest(expandedManifestPath, merge.manifest);
 console.log(`${expandedManifestPath}: ${merge.manifest.train.length} training images (${manifest.train.length} original + ${merge.added} scraped), ${merge.manifest.valid.length} validation images (unchanged)`);
 showTable(merge.left, { maxRows: 40, caption: "Scraped images left out", empty: "_No scraped image left out._" });

@@ -41,7 +41,7 @@ test.before(async () => {
   await saveAlienClassifier(scan.classes);
   run = await runNotebook({
     notebook: "notebooks/02-scraping.ipynb",
-    params: { manifestPath, outDir, expandedManifestPath, reviewModelDir: modelDir, rejectFlagged: true, galleryPerClass: 3 },
+    params: { manifestPath, outDir, expandedManifestPath, reviewModelDir: modelDir, rejectImplausible: true, galleryPerClass: 3 },
     runsRoot: path.join(work, "runs"),
     quiet: true,
   });
@@ -71,7 +71,7 @@ test("the expanded manifest adds the kept images the model did not flag; validat
   assert.deepEqual(abs(expanded, expanded.valid), abs(base, base.valid));
   assert.equal(expanded.train.length, base.train.length + expanded.scraped.length);
   assert.ok(expanded.scraped.length >= 3, "the alien images stay");
-  assert.ok(expanded.scraped.every((i) => i.label === "alien"), "rejectFlagged leaves out what the model predicts as another class");
+  assert.ok(expanded.scraped.every((i) => i.label === "alien"), "rejectImplausible leaves out what the model finds implausible");
   for (const image of expanded.train) assert.ok(fs.existsSync(path.join(expanded.root, image.file)), image.file);
 });
 
@@ -81,7 +81,7 @@ test("notebook 02 shows progress, the rejection tables, the galleries and the mo
   assert.match(stdout, /embedded search engine at http:\/\/127\.0\.0\.1:\d+/);
   assert.match(stdout, /User-Agent: charid-scraper/);
   assert.match(stdout, /\d+ results, \d+ fetched in this run, 0 recorded by an earlier run/);
-  assert.match(stdout, /the model agrees with the query's class on \d+ of \d+ images; \d+ flagged/);
+  assert.match(stdout, /the model agrees with the query's class on \d+ of \d+ images; \d+ flagged, \d+ implausible/);
   const html = all.map((o) => text(o.data?.["text/html"])).join("\n");
   assert.match(html, /Rejections by kind[\s\S]*robots/);
   assert.match(html, /near duplicate of test image/);

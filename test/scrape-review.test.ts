@@ -44,7 +44,7 @@ async function solid(name: string, rgb: [number, number, number]): Promise<strin
   return file;
 }
 
-test("the model-assisted filter flags images predicted as another class or with low confidence", async () => {
+test("the model-assisted filter flags images predicted as another class or with low confidence, and the implausible", async () => {
   await tf.setBackend("cpu");
   const image = async (label: string, name: string, rgb: [number, number, number], unknown = false): Promise<ScrapedImage> => ({
     label: unknown ? "green" : label, file: await solid(name, rgb), relative: `images/${label}/${name}`, url: `http://example.org/${name}`, rank: 0,
@@ -54,11 +54,13 @@ test("the model-assisted filter flags images predicted as another class or with 
   assert.deepEqual(verdicts.map((v) => v.predicted), ["red", "blue", "blue", "blue"]);
   assert.deepEqual(verdicts[0].flags, [], "the model agrees with the query's class");
   assert.ok(verdicts[0].confidence > 0.99);
-  assert.deepEqual(verdicts[1].flags, ["predicted blue"]);
+  assert.equal(verdicts[1].flags[0], "predicted blue");
+  assert.match(verdicts[1].flags[1], /^implausible: P\(red\) = 0\.00\d < 0\.02$/);
   assert.ok(verdicts[1].labelProbability < 0.01);
   assert.equal(verdicts[2].flags.length, 1);
   assert.match(verdicts[2].flags[0], /^low confidence \(0\.\d\d < 0\.9\)$/);
   assert.deepEqual(verdicts[3].flags, ["the model does not know class green"]);
+  assert.deepEqual(verdicts.map((v) => v.implausible), [false, true, false, true]);
 });
 
 test("reject list: created with instructions when missing, comments ignored, matched by path or URL", () => {
