@@ -183,8 +183,9 @@ if (reviewModelDir && fs.existsSync(path.join(reviewModelDir, "classifier.json")
 
 A new manifest: the original training images plus the kept scraped ones, minus the reject list (and
 the implausible ones with `rejectImplausible`); the **validation images are the same**, so validation
-accuracy with and without the scraped images compares like with like. Train on it with
-`npm run nb -- notebooks/05-lr-schedule-training.ipynb -p manifestPath='"data/splits/embedded-expanded.json"'`."""),
+accuracy with and without the scraped images compares like with like. Train on it with its own
+checkpoint folder (notebook 05 resumes from the one it finds):
+`npm run nb -- notebooks/05-lr-schedule-training.ipynb -p manifestPath='"data/splits/embedded-expanded.json"' -p checkpointDir='"data/checkpoints/05-expanded"' -p modelDir='"data/models/05-expanded"'`."""),
     code("""
 const rejectList = readRejectList(path.join(outDir, "reject-list.txt"));
 const merge = mergeScraped(manifest, kept, { baseFile: manifestPath, rejectList: rejectList, leaveOut: rejectImplausible ? implausible : undefined });
