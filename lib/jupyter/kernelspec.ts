@@ -30,14 +30,15 @@ export interface KernelSpec {
 /**
  * tslab sets its compiler rootDir to the kernel's working directory, which Jupyter makes the
  * notebook's folder; starting it from the project root lets cells `import ... from "./lib/..."`.
+ * It starts through tslab-kernel.cjs, which fixes tslab's watch timers (see there).
  */
 export function kernelSpec(root = projectRoot()): KernelSpec {
-  const tslab = path.join(root, "node_modules", ".bin", "tslab");
+  const launcher = path.join(root, "lib", "jupyter", "tslab-kernel.cjs");
   return {
     argv: [
       "/bin/sh",
       "-c",
-      `cd ${shellQuote(root)} && exec ${shellQuote(tslab)} kernel --config-path "$0"`,
+      `cd ${shellQuote(root)} && exec node ${shellQuote(launcher)} kernel --config-path "$0"`,
       "{connection_file}",
     ],
     display_name: KERNEL_DISPLAY_NAME,
