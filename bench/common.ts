@@ -31,6 +31,21 @@ export function timeSteps(step: () => void, warmup: number, steps: number): Step
   return { wall: median(wall), cpu: median(cpu) };
 }
 
+export async function timeStepsAsync(step: () => Promise<void>, warmup: number, steps: number): Promise<StepTimes> {
+  for (let i = 0; i < warmup; i++) await step();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    const startCpu = process.cpuUsage();
+    await step();
+    const used = process.cpuUsage(startCpu);
+    wall.push((performance.now() - start) / 1000);
+    cpu.push((used.user + used.system) / 1e6);
+  }
+  return { wall: median(wall), cpu: median(cpu) };
+}
+
 export async function timeAsync<T>(work: () => Promise<T>): Promise<{ seconds: number; cpuSeconds: number; value: T }> {
   const start = performance.now();
   const startCpu = process.cpuUsage();

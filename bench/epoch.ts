@@ -21,8 +21,8 @@ export const EPOCH_SETTING = {
 };
 
 export interface EpochOptions {
-  /** Data-parallel workers for the training step (lib/parallel); 0 = the single-thread Learner. */
-  workers?: number;
+  /** Threads computing each training step (Learner option parallel, lib/parallel); 1 = the single-thread Learner. */
+  shares?: number;
 }
 
 /** Seconds for one cold epoch in this process (a fresh model, fresh sources, so nothing cached). */
@@ -35,12 +35,13 @@ export async function oursEpoch(options: EpochOptions = {}): Promise<{ seconds: 
   const valid = imageSource(manifest, validationImages(manifest), sourceOptions);
   const model = await buildBackbone("mobilenet_v2", classes.length, { widthMultiplier: s.width, inputSize: s.size, seed: s.seed });
   await loadMatchingWeights(model, resolveWeights("embedded"));
-  if (options.workers) throw new Error("parallel training is not implemented yet");
-  const learner = new Learner({ model, groups: groupsByPath(model, s.rates), train, valid, classes });
+  const shares = options.shares ?? 1;
+  const learner = new Learner({ model, groups: groupsByPath(model, s.rates), train, valid, classes, parallel: shares > 1 ? { shares } : undefined });
   try {
     const { seconds } = await timeAsync(() => learner.fit(1));
     return { seconds, train: train.size, valid: valid.size };
   } finally {
+    await learner.close();
     model.dispose();
   }
 }
@@ -56,7 +57,7 @@ export function epochDataReady(): boolean {
   return existsSync(path.resolve(EPOCH_SETTING.manifest));
 }
 
-export async function benchEpoch(rounds: number, parallelWorkers: number, log: (line: string) => void): Promise<EpochResult> {
+export async function benchEpoch(rounds: number, shares: number, log: (line: string) => void): Promise<EpochResult> {
   const s = EPOCH_SETTING;
   const seconds: EpochResult["seconds"] = { ours: [], oursParallel: [], torch: [], torch2: [] };
   let torch = "";
@@ -70,20 +71,20 @@ export async function benchEpoch(rounds: number, parallelWorkers: number, log: (
     images = { train: ours.train, valid: ours.valid };
     seconds.ours.push(ours.seconds);
     let line = `  epoch round ${i + 1}/${rounds}: ours ${ours.seconds.toFixed(1)} s, PyTorch 1 thread ${Number(t.seconds).toFixed(1)} s`;
-    if (parallelWorkers > 1) {
-      seconds.oursParallel.push((await oursEpoch({ workers: parallelWorkers })).seconds);
+    if (shares > 1) {
+      seconds.oursParallel.push((await oursEpoch({ shares })).seconds);
       const t2 = runTorch("epoch", { ...torchArgs, threads: 2, workers: 1 });
       seconds.torch2.push(Number(t2.seconds));
-      line += `; ours ${parallelWorkers} workers ${seconds.oursParallel[i].toFixed(1)} s, PyTorch 2 threads + 1 loader ${Number(t2.seconds).toFixed(1)} s`;
+      line += `; ours ${shares} threads ${seconds.oursParallel[i].toFixed(1)} s, PyTorch 2 threads + 1 loader ${Number(t2.seconds).toFixed(1)} s`;
     }
     log(line);
   }
   const perSecond = (xs: number[]) => xs.map((x) => (images.train + images.valid) / x);
   const setting = `notebook 05 default: MobileNetV2-0.5 @96, batch 50, ${images.train} + ${images.valid} images, cold`;
   const rows = [pairedRow("epoch, 1 thread (ours: decoding in libvips threads)", "img/s", perSecond(seconds.ours), perSecond(seconds.torch), `${setting}; PyTorch 1 thread, DataLoader num_workers=0`)];
-  if (parallelWorkers > 1) {
-    rows.push(pairedRow(`epoch, ${parallelWorkers} training workers vs PyTorch 1 thread`, "img/s", perSecond(seconds.oursParallel), perSecond(seconds.torch), setting));
-    rows.push(pairedRow(`epoch, ${parallelWorkers} training workers vs PyTorch 2 threads`, "img/s", perSecond(seconds.oursParallel), perSecond(seconds.torch2), `${setting}; PyTorch 2 threads, num_workers=1`));
+  if (shares > 1) {
+    rows.push(pairedRow(`epoch, ours ${shares} threads vs PyTorch 1 thread`, "img/s", perSecond(seconds.oursParallel), perSecond(seconds.torch), setting));
+    rows.push(pairedRow(`epoch, ours ${shares} threads vs PyTorch 2 threads`, "img/s", perSecond(seconds.oursParallel), perSecond(seconds.torch2), `${setting}; PyTorch 2 threads, num_workers=1`));
   }
   return { rows, torch, images, seconds };
 }

@@ -3,7 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference } from "../lib/backends/folded-inference";
 import { buildModel } from "../lib/models";
-import { pairedRow, runTorch, timeSteps, torchVersion, type Row, type StepTimes } from "./common";
+import { DataParallel } from "../lib/parallel/data-parallel";
+import { pairedRow, runTorch, timeSteps, timeStepsAsync, torchVersion, type Row, type StepTimes } from "./common";
 
 export interface ModelCase {
   key: string;
@@ -33,10 +34,12 @@ interface Round {
   infer: StepTimes;
   /** Ours only: inference with BatchNorm folded into the convolutions (lib/backends/folded-inference). */
   folded?: StepTimes;
+  /** Ours: the training step on `shares` threads (lib/parallel); PyTorch: on as many threads. */
+  parallel?: StepTimes;
 }
 
 /** The training step of the Learner: forward, cross-entropy, gradients of every trainable variable, Adam. */
-function setUpOurs(c: ModelCase): { round: () => Round; dispose: () => void } {
+async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => Promise<Round>; dispose: () => Promise<void> }> {
   const model = buildModel(c.arch, { inputSize: c.size, numClasses: CLASSES, seed: 0 });
   const x = tf.randomNormal([BATCH, c.size, c.size, 3], 0, 1, "float32", 1);
   const labels = tf.oneHot(tf.randomUniform([BATCH], 0, CLASSES, "int32", 2), CLASSES);
@@ -65,19 +68,28 @@ function setUpOurs(c: ModelCase): { round: () => Round; dispose: () => void } {
     tf.dispose(Object.values(grads));
   };
   const inferStep = () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+  const pool = shares > 1 && !c.micro ? await DataParallel.start(model, model.trainableWeights, CLASSES, { shares }) : undefined;
+  const classIds = tf.argMax(labels, 1) as tf.Tensor1D;
+  const parallelStep = async () => {
+    const step = await pool!.step(x, classIds);
+    optimizer.applyGradients(Object.entries(step.grads).map(([name, tensor]) => ({ name, tensor })));
+    tf.dispose(Object.values(step.grads));
+  };
   return {
-    round: () => {
+    round: async () => {
       const train = timeSteps(trainStep, c.warmup, c.steps);
       const infer = timeSteps(inferStep, c.warmup, c.inferSteps);
       const folded = foldedInference(model); // after training: folds the current weights
       const foldedStep = () => tf.tidy(() => folded.predict(x).dataSync());
-      const result = { train, infer, folded: timeSteps(foldedStep, c.warmup, c.inferSteps) };
+      const result: Round = { train, infer, folded: timeSteps(foldedStep, c.warmup, c.inferSteps) };
       folded.dispose();
+      if (pool) result.parallel = await timeStepsAsync(parallelStep, c.warmup, c.steps);
       return result;
     },
-    dispose: () => {
+    dispose: async () => {
+      await pool?.close();
       optimizer.dispose();
-      tf.dispose([x, labels]);
+      tf.dispose([x, labels, classIds]);
       model.dispose();
     },
   };
@@ -89,27 +101,38 @@ export interface ModelResult {
   rounds: { case: string; ours: Round; torch: Round }[];
 }
 
-export async function benchModels(cases: ModelCase[], rounds: number, log: (line: string) => void): Promise<ModelResult> {
+export async function benchModels(cases: ModelCase[], rounds: number, shares: number, log: (line: string) => void): Promise<ModelResult> {
   const result: ModelResult = { rows: [], torch: "", rounds: [] };
   for (const c of cases) {
-    const ours = setUpOurs(c);
+    const ours = await setUpOurs(c, shares);
+    const parallel = shares > 1 && !c.micro;
     const oursRounds: Round[] = [];
     const torchRounds: Round[] = [];
     for (let i = 0; i < rounds; i++) {
       const t = runTorch("model", { arch: c.arch, size: c.size, batch: BATCH, classes: CLASSES, warmup: c.warmup, steps: c.steps, infer_steps: c.inferSteps, threads: 1 });
       result.torch = `${torchVersion(t)}, 1 thread`;
       torchRounds.push({ train: { wall: Number(t.train_step_s), cpu: Number(t.train_step_cpu_s) }, infer: { wall: Number(t.infer_step_s), cpu: Number(t.infer_step_cpu_s) } });
-      oursRounds.push(ours.round());
+      if (parallel) {
+        const t2 = runTorch("model", { arch: c.arch, size: c.size, batch: BATCH, classes: CLASSES, warmup: c.warmup, steps: c.steps, infer_steps: 1, threads: shares });
+        torchRounds[i].parallel = { wall: Number(t2.train_step_s), cpu: Number(t2.train_step_cpu_s) };
+      }
+      oursRounds.push(await ours.round());
       result.rounds.push({ case: c.key, ours: oursRounds[i], torch: torchRounds[i] });
       const ips = (s: number) => (BATCH / s).toFixed(1);
       log(`  ${c.label} round ${i + 1}/${rounds}: train ${ips(oursRounds[i].train.wall)} vs ${ips(torchRounds[i].train.wall)} img/s, ` +
-        `inference ${ips(oursRounds[i].infer.wall)} (folded BN ${ips(oursRounds[i].folded!.wall)}) vs ${ips(torchRounds[i].infer.wall)} img/s (ours vs PyTorch)`);
+        `inference ${ips(oursRounds[i].infer.wall)} (folded BN ${ips(oursRounds[i].folded!.wall)}) vs ${ips(torchRounds[i].infer.wall)} img/s (ours vs PyTorch)` +
+        (parallel ? `; train on ${shares} threads ${ips(oursRounds[i].parallel!.wall)} vs ${ips(torchRounds[i].parallel!.wall)}` : ""));
     }
-    ours.dispose();
+    await ours.dispose();
     const rate = (rs: Round[], pick: (r: Round) => StepTimes) => rs.map((r) => BATCH / pick(r).wall);
     const trainNote = c.micro ? `batch 16 (ours: 4 passes of ${c.micro}, gradients summed), 1 thread each` : "batch 16, 1 thread each";
     result.rows.push(pairedRow(`${c.label} train`, "img/s", rate(oursRounds, (r) => r.train), rate(torchRounds, (r) => r.train), trainNote));
     result.rows.push(pairedRow(`${c.label} inference`, "img/s", rate(oursRounds, (r) => r.infer), rate(torchRounds, (r) => r.infer), "batch 16, 1 thread each; ours: model.predict"));
+    if (parallel) {
+      const p = (rs: Round[]) => rs.map((r) => BATCH / r.parallel!.wall);
+      result.rows.push(pairedRow(`${c.label} train, ours ${shares} threads vs PyTorch 1 thread`, "img/s", p(oursRounds), rate(torchRounds, (r) => r.train), `batch 16; ours: lib/parallel, ${shares} shares of the batch`));
+      result.rows.push(pairedRow(`${c.label} train, ${shares} threads each`, "img/s", p(oursRounds), p(torchRounds), `batch 16; PyTorch intra-op threads ${shares}`));
+    }
     result.rows.push(pairedRow(`${c.label} inference, folded BN`, "img/s", rate(oursRounds, (r) => r.folded!), rate(torchRounds, (r) => r.infer), "batch 16, 1 thread each; ours: foldedInference (BatchNorm + ReLU fused into the convs)"));
   }
   return result;

@@ -5,7 +5,8 @@
 //   npm run bench                              # everything, about 6-9 minutes on 2 cores
 //   npm run bench -- --only mobilenet,pipeline # parts: mobilenet, resnet50, pipeline, epoch
 //   npm run bench -- --rounds 5                # more alternating rounds (default: 3; resnet50 and epoch 1, long ones)
-//   npm run bench -- --workers 2               # also time the epoch with 2 data-parallel workers
+//   npm run bench -- --threads 1               # ours on one thread only (default: 2, also times
+//                                              # data-parallel training on 2 threads vs PyTorch on 2)
 //   npm run bench -- --no-save                 # print only
 //
 // The machine is noisy: the two sides take turns over rounds; each figure is the median over
@@ -25,13 +26,13 @@ type Part = (typeof PARTS)[number];
 interface Options {
   parts: Part[];
   rounds?: number;
-  workers: number;
+  threads: number;
   save: boolean;
   images: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { parts: [...PARTS], workers: 0, save: true, images: 48 };
+  const options: Options = { parts: [...PARTS], threads: Math.min(2, os.cpus().length), save: true, images: 48 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -45,7 +46,7 @@ function parseArgs(argv: string[]): Options {
       if (unknown.length) throw new Error(`unknown part ${unknown.join(", ")}; parts are ${PARTS.join(", ")}`);
       options.parts = parts as Part[];
     } else if (arg === "--rounds") options.rounds = positive(arg, value());
-    else if (arg === "--workers") options.workers = positive(arg, value());
+    else if (arg === "--threads") options.threads = positive(arg, value());
     else if (arg === "--images") options.images = positive(arg, value());
     else if (arg === "--no-save") options.save = false;
     else if (arg === "--help" || arg === "-h") {
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   if (cases.length) {
     for (const c of cases) {
       log(`${c.label}: training step and inference, batch 16`);
-      const r = await benchModels([c], options.rounds ?? (c.key === "resnet50" ? 1 : 3), log);
+      const r = await benchModels([c], options.rounds ?? (c.key === "resnet50" ? 1 : 3), options.threads, log);
       rows.push(...r.rows);
       details[c.key] = r.rounds;
       torch.models = r.torch;
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
     if (!epochDataReady()) log("epoch: skipped, no data/splits/embedded.json (run npm run generate and notebook 01, or npm start)");
     else {
       log("end to end: one epoch of notebook 05's default setting");
-      const r = await benchEpoch(options.rounds ?? 1, options.workers, log);
+      const r = await benchEpoch(options.rounds ?? 1, options.threads, log);
       rows.push(...r.rows);
       details.epoch = { images: r.images, seconds: r.seconds };
       torch.epoch = r.torch;

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { DataParallel } from "../parallel/data-parallel";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 
 /** One batch: NHWC images (or a trunk's features for them), int32 class indices, and where the images came from. */
@@ -71,6 +72,12 @@ export interface LearnerOptions {
   valid?: BatchSource;
   classes: readonly string[];
   callbacks?: Callback[];
+  /**
+   * Opt-in: training steps on `shares` threads at once (the main thread and shares - 1 worker
+   * threads, each with its own wasm backend; see lib/parallel/data-parallel.ts). Omitted or 1: the
+   * single-thread path. Call close() when done to stop the workers.
+   */
+  parallel?: { shares: number };
 }
 
 interface CheckpointMeta {
@@ -112,6 +119,8 @@ export class Learner {
   stopped = false;
   private planned = 0;
   private readonly optimizers: tf.AdamOptimizer[];
+  private readonly shares: number;
+  private pool?: Promise<DataParallel>;
 
   constructor(options: LearnerOptions) {
     this.model = options.model;
@@ -121,6 +130,8 @@ export class Learner {
     this.train = options.train;
     this.valid = options.valid;
     this.callbacks = options.callbacks ?? [];
+    this.shares = options.parallel?.shares ?? 1;
+    if (!Number.isInteger(this.shares) || this.shares < 1) throw new Error(`parallel.shares must be an integer >= 1, got ${this.shares}`);
     checkGroups(this.groups);
     // epsilon 1e-8 as PyTorch's Adam (tfjs defaults to the backend's 1e-7).
     this.optimizers = this.groups.map((g) => tf.train.adam(g.lr, 0.9, 0.999, 1e-8));
@@ -170,19 +181,26 @@ export class Learner {
     let correct = 0;
     for await (const batch of this.train.batches(epochIndex)) {
       const n = batch.y.shape[0];
-      const { loss, hits } = tf.tidy(() => {
-        let hits: tf.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = this.networkFor(batch.x).apply(batch.x, { training: true }) as tf.Tensor2D;
-          hits = tf.keep(correctCount(logits, batch.y)); // the logits die with this scope
-          return crossEntropy(logits, batch.y, this.classes.length);
-        }, all);
-        variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] }))));
-        return { loss: value, hits: hits! };
-      });
-      const batchLoss = loss.dataSync()[0];
-      const batchHits = hits.dataSync()[0];
-      tf.dispose([loss, hits, batch.x, batch.y]);
+      let batchLoss: number;
+      let batchHits: number;
+      if (this.shares > 1 && this.networkFor(batch.x) === this.model) {
+        ({ batchLoss, batchHits } = await this.parallelStep(batch, variables));
+      } else {
+        const { loss, hits } = tf.tidy(() => {
+          let hits: tf.Scalar | undefined;
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = this.networkFor(batch.x).apply(batch.x, { training: true }) as tf.Tensor2D;
+            hits = tf.keep(correctCount(logits, batch.y)); // the logits die with this scope
+            return crossEntropy(logits, batch.y, this.classes.length);
+          }, all);
+          variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] }))));
+          return { loss: value, hits: hits! };
+        });
+        batchLoss = loss.dataSync()[0];
+        batchHits = hits.dataSync()[0];
+        tf.dispose([loss, hits]);
+      }
+      tf.dispose([batch.x, batch.y]);
       if (!Number.isFinite(batchLoss)) {
         throw new TrainingDivergedError(
           `loss became ${batchLoss} in epoch ${epochIndex + 1} after ${images} images: training stopped. ` +
@@ -209,6 +227,22 @@ export class Learner {
     }
     record.seconds = (Date.now() - started) / 1000;
     return record;
+  }
+
+  /** One training step on all shares (opt-in `parallel`): gradients summed over the shares, then each group's Adam. */
+  private async parallelStep(batch: Batch, variables: tf.Variable[][]): Promise<{ batchLoss: number; batchHits: number }> {
+    this.pool ??= DataParallel.start(this.model, this.groups.flatMap((g) => g.variables), this.classes.length, { shares: this.shares });
+    const step = await (await this.pool).step(batch.x, batch.y);
+    tf.tidy(() => variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: step.grads[v.name] })))));
+    tf.dispose(Object.values(step.grads));
+    return { batchLoss: step.loss, batchHits: step.hits };
+  }
+
+  /** Stops the worker threads of the `parallel` option (a later fit starts them again). */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) await (await pool).close();
   }
 
   /** Loss, accuracy (counted per image) and every prediction, in inference mode. */

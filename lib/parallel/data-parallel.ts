@@ -1,0 +1,174 @@
+// Data-parallel training steps on several cores. tfjs' wasm backend runs on one thread in Node, so
+// each extra core gets a worker thread with its own wasm backend and its own copy of the model.
+// A step splits the batch into `shares` parts: the main thread computes the first, each worker one
+// of the others, at the same time; the workers' gradients come back through shared memory and
+// are added to the main thread's, which applies the optimiser. Before the next step the main
+// thread writes every weight (trained ones and BatchNorm statistics) to shared memory, and the
+// workers load them, so every share always starts from the same weights.
+//
+// Each share's loss is its mean cross-entropy weighted by its rows / batch rows, so the summed
+// gradients are those of the whole batch's mean loss: with no BatchNorm in training mode (frozen
+// BatchNorm layers use their moving statistics) they match one-thread training up to float
+// rounding (test/parallel-training.test.ts). A BatchNorm in training mode normalises each share
+// with its own batch statistics ("ghost batch norm", like PyTorch's DataParallel), and only the
+// main thread's share updates the moving statistics.
+import * as tf from "@tensorflow/tfjs";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { gradientShare, offsetsOf, type InitMessage, type StepMessage, type WorkerReply } from "./protocol";
+
+export interface DataParallelOptions {
+  /** Threads computing gradients, the main thread included (2 on a 2-core machine). */
+  shares: number;
+}
+
+export interface ParallelStep {
+  loss: number;
+  hits: number;
+  /** Gradients of the whole batch by variable name; the caller disposes them. */
+  grads: Record<string, tf.Tensor>;
+}
+
+const WORKER_FILE = path.join(__dirname, "gradient-worker.ts");
+
+/** Starts a worker thread running a TypeScript file, whether or not this process runs under tsx (tslab does not). */
+function startWorker(file: string, workerData: unknown): Worker {
+  const tsx = require.resolve("tsx/cjs");
+  const code = `require(${JSON.stringify(tsx)}); require(${JSON.stringify(file)});`;
+  return new Worker(code, { eval: true, workerData });
+}
+
+export class DataParallel {
+  private readonly weightsView: Float32Array;
+  /** Per worker: the gradients it wrote, flattened. */
+  private readonly gradViews: Float32Array[];
+  private readonly weightOffsets: number[];
+  private readonly gradOffsets: number[];
+  private closed = false;
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly variables: tf.LayerVariable[],
+    private readonly numClasses: number,
+    private readonly workers: Worker[],
+    private readonly replies: ((reply: WorkerReply) => void)[][],
+    inits: InitMessage[],
+  ) {
+    this.weightsView = new Float32Array(inits[0].weights);
+    this.gradViews = inits.map((init) => new Float32Array(init.grads));
+    this.weightOffsets = offsetsOf(inits[0].weightShapes);
+    this.gradOffsets = offsetsOf(inits[0].trainable.map((i) => inits[0].weightShapes[i]));
+  }
+
+  /** Starts `shares - 1` workers with copies of `model`; `variables` are the ones to train (in model.weights). */
+  static async start(model: tf.LayersModel, variables: readonly tf.LayerVariable[], numClasses: number, options: DataParallelOptions): Promise<DataParallel> {
+    const { shares } = options;
+    if (!Number.isInteger(shares) || shares < 2) throw new Error(`DataParallel needs at least 2 shares, got ${shares}`);
+    const weightShapes = model.weights.map((w) => w.shape as number[]);
+    const trainable = variables.map((v) => {
+      const i = model.weights.indexOf(v);
+      if (i < 0) throw new Error(`variable ${v.name} is not a weight of ${model.name}`);
+      return i;
+    });
+    const size = (shapes: number[][]) => shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+    const base = {
+      modelJson: JSON.stringify(model.toJSON(null, false)),
+      weightShapes,
+      trainable,
+      numClasses,
+      weights: new SharedArrayBuffer(4 * size(weightShapes)),
+    };
+    const workers: Worker[] = [];
+    const replies: ((reply: WorkerReply) => void)[][] = [];
+    const ready: Promise<void>[] = [];
+    const inits: InitMessage[] = [];
+    for (let w = 1; w < shares; w++) {
+      // One gradient buffer per worker, so that all of them can write at once.
+      const init: InitMessage = { ...base, grads: new SharedArrayBuffer(4 * size(trainable.map((i) => weightShapes[i]))) };
+      inits.push(init);
+      const worker = startWorker(WORKER_FILE, init);
+      worker.unref();
+      const queue: ((reply: WorkerReply) => void)[] = [];
+      worker.on("message", (reply: WorkerReply) => queue.shift()?.(reply));
+      worker.on("error", (error) => queue.shift()?.({ type: "error", message: error.stack ?? String(error) }));
+      ready.push(new Promise((resolve, reject) => queue.push((r) => (r.type === "ready" ? resolve() : reject(new Error(`gradient worker: ${r.type === "error" ? r.message : r.type}`))))));
+      workers.push(worker);
+      replies.push(queue);
+    }
+    try {
+      await Promise.all(ready);
+    } catch (error) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw error;
+    }
+    return new DataParallel(model, [...variables], numClasses, workers, replies, inits);
+  }
+
+  get shares(): number {
+    return this.workers.length + 1;
+  }
+
+  /** The gradients, loss and correct count of one batch, computed on all shares at once. */
+  async step(x: tf.Tensor, y: tf.Tensor1D): Promise<ParallelStep> {
+    if (this.closed) throw new Error("DataParallel is closed");
+    const rows = y.shape[0];
+    const bounds = Array.from({ length: this.shares + 1 }, (_, i) => Math.round((i * rows) / this.shares));
+    // Every weight to shared memory: the workers load them before their share.
+    this.model.weights.forEach((w, i) => this.weightsView.set(w.read().dataSync() as Float32Array, this.weightOffsets[i]));
+    const rowShape = x.shape.slice(1);
+    const rowSize = rowShape.reduce((a, b) => a * b, 1);
+    const xData = x.dataSync() as Float32Array;
+    const yData = y.dataSync() as Int32Array;
+    const pending = this.workers.map((worker, k) => {
+      const [from, to] = [bounds[k + 1], bounds[k + 2]];
+      const message: StepMessage = {
+        x: xData.slice(from * rowSize, to * rowSize),
+        xShape: [to - from, ...rowShape],
+        y: yData.slice(from, to),
+        total: rows,
+      };
+      return new Promise<WorkerReply>((resolve) => {
+        this.replies[k].push(resolve);
+        worker.postMessage(message, [message.x.buffer, message.y.buffer]);
+      });
+    });
+    const variables = this.variables.map((v) => v.read() as tf.Variable);
+    const own = tf.tidy(() => {
+      const xs = tf.slice(x, 0, bounds[1]);
+      const ys = tf.slice(y, 0, bounds[1]);
+      return gradientShare(this.model, variables, xs, ys, this.numClasses, rows);
+    });
+    const replies = await Promise.all(pending);
+    let loss = own.loss.dataSync()[0];
+    let hits = own.hits.dataSync()[0];
+    const failed = replies.find((r) => r.type === "error");
+    if (failed) {
+      tf.dispose([own.loss, own.hits, ...own.grads]);
+      throw new Error(`gradient worker failed: ${failed.type === "error" ? failed.message : ""}`);
+    }
+    for (const r of replies) {
+      if (r.type === "done") {
+        loss += r.loss;
+        hits += r.hits;
+      }
+    }
+    const grads: Record<string, tf.Tensor> = {};
+    tf.tidy(() => {
+      variables.forEach((v, k) => {
+        let sum = own.grads[k];
+        for (const view of this.gradViews) {
+          sum = tf.add(sum, tf.tensor(view.subarray(this.gradOffsets[k], this.gradOffsets[k + 1]), v.shape));
+        }
+        grads[v.name] = tf.keep(sum);
+      });
+    });
+    tf.dispose([own.loss, own.hits, ...own.grads.filter((g) => !Object.values(grads).includes(g))]);
+    return { loss, hits, grads };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,80 @@
+// Data-parallel training (Learner option `parallel`, lib/parallel): two threads, each with its own
+// wasm backend, train the same weights as one thread up to float rounding, when no BatchNorm uses
+// batch statistics (frozen BatchNorm layers normalise with their moving statistics).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../lib/backend";
+import { batchNorm, conv2d, globalAveragePool, linear, relu6, withInitSeed } from "../lib/models/builders";
+import { Learner } from "../lib/train";
+import { TinyImages, weightsOf } from "./helpers/tiny-training";
+
+const CLASSES = ["a", "b", "c"];
+/** Largest difference allowed between a weight trained on one thread and on two (float32 sums in another order). */
+const TOLERANCE = 2e-5;
+
+test.before(async () => {
+  await selectBackend("wasm", () => undefined);
+});
+
+/** conv -> frozen BatchNorm -> ReLU6 -> depthwise conv -> conv -> pool -> linear, as lib/models builds them. */
+function smallNet(): tf.LayersModel {
+  return withInitSeed(3, () => {
+    const input = tf.input({ shape: [8, 8, 3] });
+    let x = conv2d(input, "features.0", { filters: 8, kernel: 3, stride: 2, padding: 1 });
+    x = relu6(batchNorm(x, "features.0.bn"), "features.0.relu");
+    x = conv2d(x, "features.1", { filters: 8, kernel: 3, padding: 1, groups: 8 });
+    x = conv2d(x, "features.2", { filters: 12, kernel: 1 });
+    x = linear(globalAveragePool(x, "avgpool"), "fc", 3);
+    const model = tf.model({ inputs: input, outputs: x, name: "small" });
+    model.getLayer("features.0.bn").trainable = false;
+    return model;
+  });
+}
+
+async function train(shares: number): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
+  const model = smallNet();
+  const trainable = model.trainableWeights;
+  const learner = new Learner({
+    model,
+    groups: [
+      { name: "body", variables: trainable.filter((w) => !w.originalName.startsWith("fc")), lr: 0.01 },
+      { name: "fc", variables: trainable.filter((w) => w.originalName.startsWith("fc")), lr: 0.05 },
+    ],
+    train: new TinyImages(30, 6),
+    classes: CLASSES,
+    parallel: shares > 1 ? { shares } : undefined,
+  });
+  try {
+    const records = await learner.fit(3);
+    return { weights: weightsOf(model), losses: records.map((r) => r.trainLoss) };
+  } finally {
+    await learner.close();
+    model.dispose();
+  }
+}
+
+test("two threads train the same weights as one, within the tolerance; losses agree", async () => {
+  const one = await train(1);
+  const two = await train(2);
+  assert.ok(one.losses[2] < one.losses[0], `training lowers the loss: ${one.losses}`);
+  one.losses.forEach((loss, i) => assert.ok(Math.abs(loss - two.losses[i]) < 1e-5, `epoch ${i + 1} loss ${loss} vs ${two.losses[i]}`));
+  let worst = 0;
+  for (const [name, a] of one.weights) {
+    const b = two.weights.get(name)!;
+    assert.equal(b.length, a.length, name);
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  assert.ok(worst < TOLERANCE, `largest weight difference ${worst}`);
+});
+
+test("three shares (two workers) also match", async () => {
+  const one = await train(1);
+  const three = await train(3);
+  let worst = 0;
+  for (const [name, a] of one.weights) {
+    const b = three.weights.get(name)!;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  assert.ok(worst < TOLERANCE, `largest weight difference ${worst}`);
+});

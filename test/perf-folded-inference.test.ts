@@ -1,0 +1,50 @@
+// foldedInference (lib/backends/folded-inference.ts): BatchNorm folded into the convolutions and
+// ReLU/ReLU6 fused in gives model.predict's outputs up to float rounding, on the wasm backend.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../lib/backend";
+import { foldedInference } from "../lib/backends/folded-inference";
+import { buildBackbone } from "../lib/models";
+
+test.before(async () => {
+  await selectBackend("wasm", () => undefined);
+});
+
+/** BatchNorm statistics and affine weights far from their initial 1s and 0s, so that folding matters. */
+function randomiseBatchNorms(model: tf.LayersModel): void {
+  let seed = 10;
+  for (const w of model.weights) {
+    const name = w.originalName;
+    const positive = /moving_variance|gamma/.test(name);
+    if (!positive && !/moving_mean|beta/.test(name)) continue;
+    const shape = w.shape as number[];
+    const value = positive ? tf.randomUniform(shape, 0.5, 1.5, "float32", seed++) : tf.randomNormal(shape, 0, 0.3, "float32", seed++);
+    w.write(value);
+    value.dispose();
+  }
+}
+
+for (const [arch, options, folds] of [
+  ["mobilenet_v2", { widthMultiplier: 0.35, inputSize: 48 }, 52],
+  ["resnet18", { inputSize: 48 }, 20],
+] as const) {
+  test(`${arch}: folded inference equals model.predict within 1e-5 of the output scale`, async () => {
+    const m = await buildBackbone(arch, 7, { ...options, seed: 5 });
+    randomiseBatchNorms(m);
+    const x = tf.randomNormal([3, options.inputSize, options.inputSize, 3], 0, 1, "float32", 1);
+    const folded = foldedInference(m);
+    assert.equal(folded.folded, folds, "every conv -> BatchNorm pair folded");
+    const expected = (m.predict(x) as tf.Tensor).dataSync();
+    const actual = folded.predict(x).dataSync();
+    const scale = Math.max(...expected.map(Math.abs));
+    const worst = Math.max(...expected.map((v, i) => Math.abs(v - actual[i])));
+    assert.ok(worst <= 1e-5 * Math.max(1, scale), `largest difference ${worst} (outputs up to ${scale})`);
+    const before = tf.memory().numTensors;
+    folded.predict(x).dispose();
+    assert.equal(tf.memory().numTensors, before, "predict leaks no tensor");
+    folded.dispose();
+    m.dispose();
+    x.dispose();
+  });
+}
