@@ -36,6 +36,8 @@ interface Round {
   folded?: StepTimes;
   /** Ours: the training step on `shares` threads (lib/parallel); PyTorch: on as many threads. */
   parallel?: StepTimes;
+  /** Inference on `shares` threads (ours: DataParallel.predict). */
+  parallelInfer?: StepTimes;
 }
 
 /** The training step of the Learner: forward, cross-entropy, gradients of every trainable variable, Adam. */
@@ -83,7 +85,14 @@ async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => P
       const foldedStep = () => tf.tidy(() => folded.predict(x).dataSync());
       const result: Round = { train, infer, folded: timeSteps(foldedStep, c.warmup, c.inferSteps) };
       folded.dispose();
-      if (pool) result.parallel = await timeStepsAsync(parallelStep, c.warmup, c.steps);
+      if (pool) {
+        result.parallel = await timeStepsAsync(parallelStep, c.warmup, c.steps);
+        result.parallelInfer = await timeStepsAsync(async () => {
+          const logits = await pool.predict(x);
+          logits.dataSync();
+          logits.dispose();
+        }, c.warmup, c.inferSteps);
+      }
       return result;
     },
     dispose: async () => {
@@ -113,8 +122,9 @@ export async function benchModels(cases: ModelCase[], rounds: number, shares: nu
       result.torch = `${torchVersion(t)}, 1 thread`;
       torchRounds.push({ train: { wall: Number(t.train_step_s), cpu: Number(t.train_step_cpu_s) }, infer: { wall: Number(t.infer_step_s), cpu: Number(t.infer_step_cpu_s) } });
       if (parallel) {
-        const t2 = runTorch("model", { arch: c.arch, size: c.size, batch: BATCH, classes: CLASSES, warmup: c.warmup, steps: c.steps, infer_steps: 1, threads: shares });
+        const t2 = runTorch("model", { arch: c.arch, size: c.size, batch: BATCH, classes: CLASSES, warmup: c.warmup, steps: c.steps, infer_steps: c.inferSteps, threads: shares });
         torchRounds[i].parallel = { wall: Number(t2.train_step_s), cpu: Number(t2.train_step_cpu_s) };
+        torchRounds[i].parallelInfer = { wall: Number(t2.infer_step_s), cpu: Number(t2.infer_step_cpu_s) };
       }
       oursRounds.push(await ours.round());
       result.rounds.push({ case: c.key, ours: oursRounds[i], torch: torchRounds[i] });
@@ -132,6 +142,9 @@ export async function benchModels(cases: ModelCase[], rounds: number, shares: nu
       const p = (rs: Round[]) => rs.map((r) => BATCH / r.parallel!.wall);
       result.rows.push(pairedRow(`${c.label} train, ours ${shares} threads vs PyTorch 1 thread`, "img/s", p(oursRounds), rate(torchRounds, (r) => r.train), `batch 16; ours: lib/parallel, ${shares} shares of the batch`));
       result.rows.push(pairedRow(`${c.label} train, ${shares} threads each`, "img/s", p(oursRounds), p(torchRounds), `batch 16; PyTorch intra-op threads ${shares}`));
+      const q = (rs: Round[]) => rs.map((r) => BATCH / r.parallelInfer!.wall);
+      result.rows.push(pairedRow(`${c.label} inference, ours ${shares} threads vs PyTorch 1 thread`, "img/s", q(oursRounds), rate(torchRounds, (r) => r.infer), `batch 16; ours: DataParallel.predict (not folded)`));
+      result.rows.push(pairedRow(`${c.label} inference, ${shares} threads each`, "img/s", q(oursRounds), q(torchRounds), `batch 16`));
     }
     result.rows.push(pairedRow(`${c.label} inference, folded BN`, "img/s", rate(oursRounds, (r) => r.folded!), rate(torchRounds, (r) => r.infer), "batch 16, 1 thread each; ours: foldedInference (BatchNorm + ReLU fused into the convs)"));
   }

@@ -110,33 +110,12 @@ export class DataParallel {
 
   /** The gradients, loss and correct count of one batch, computed on all shares at once. */
   async step(x: tf.Tensor, y: tf.Tensor1D): Promise<ParallelStep> {
-    if (this.closed) throw new Error("DataParallel is closed");
-    const rows = y.shape[0];
-    const bounds = Array.from({ length: this.shares + 1 }, (_, i) => Math.round((i * rows) / this.shares));
-    // Every weight to shared memory: the workers load them before their share.
-    this.model.weights.forEach((w, i) => this.weightsView.set(w.read().dataSync() as Float32Array, this.weightOffsets[i]));
-    const rowShape = x.shape.slice(1);
-    const rowSize = rowShape.reduce((a, b) => a * b, 1);
-    const xData = x.dataSync() as Float32Array;
-    const yData = y.dataSync() as Int32Array;
-    const pending = this.workers.map((worker, k) => {
-      const [from, to] = [bounds[k + 1], bounds[k + 2]];
-      const message: StepMessage = {
-        x: xData.slice(from * rowSize, to * rowSize),
-        xShape: [to - from, ...rowShape],
-        y: yData.slice(from, to),
-        total: rows,
-      };
-      return new Promise<WorkerReply>((resolve) => {
-        this.replies[k].push(resolve);
-        worker.postMessage(message, [message.x.buffer, message.y.buffer]);
-      });
-    });
+    const { bounds, pending } = this.scatter("grads", x, y);
     const variables = this.variables.map((v) => v.read() as tf.Variable);
     const own = tf.tidy(() => {
       const xs = tf.slice(x, 0, bounds[1]);
       const ys = tf.slice(y, 0, bounds[1]);
-      return gradientShare(this.model, variables, xs, ys, this.numClasses, rows);
+      return gradientShare(this.model, variables, xs, ys, this.numClasses, y.shape[0]);
     });
     const replies = await Promise.all(pending);
     let loss = own.loss.dataSync()[0];
@@ -164,6 +143,54 @@ export class DataParallel {
     });
     tf.dispose([own.loss, own.hits, ...own.grads.filter((g) => !Object.values(grads).includes(g))]);
     return { loss, hits, grads };
+  }
+
+  /** The model's logits in inference mode, the rows shared out like a training step's. */
+  async predict(x: tf.Tensor): Promise<tf.Tensor2D> {
+    const { bounds, pending } = this.scatter("logits", x);
+    const own = tf.tidy(() => this.model.apply(tf.slice(x, 0, bounds[1]), { training: false }) as tf.Tensor2D);
+    const replies = await Promise.all(pending);
+    const parts: tf.Tensor2D[] = [own];
+    for (const r of replies) {
+      if (r.type !== "logits") {
+        tf.dispose(parts);
+        throw new Error(`gradient worker failed: ${r.type === "error" ? r.message : r.type}`);
+      }
+      parts.push(tf.tensor2d(r.data, r.shape as [number, number]));
+    }
+    const logits = tf.concat(parts, 0);
+    tf.dispose(parts);
+    return logits;
+  }
+
+  /**
+   * Writes every weight to shared memory (the workers load them first) and sends each worker its
+   * rows of the batch; row range 0 .. bounds[1] is the main thread's share.
+   */
+  private scatter(kind: StepMessage["kind"], x: tf.Tensor, y?: tf.Tensor1D): { bounds: number[]; pending: Promise<WorkerReply>[] } {
+    if (this.closed) throw new Error("DataParallel is closed");
+    const rows = x.shape[0];
+    const bounds = Array.from({ length: this.shares + 1 }, (_, i) => Math.round((i * rows) / this.shares));
+    this.model.weights.forEach((w, i) => this.weightsView.set(w.read().dataSync() as Float32Array, this.weightOffsets[i]));
+    const rowShape = x.shape.slice(1);
+    const rowSize = rowShape.reduce((a, b) => a * b, 1);
+    const xData = x.dataSync() as Float32Array;
+    const yData = y ? (y.dataSync() as Int32Array) : new Int32Array(rows);
+    const pending = this.workers.map((worker, k) => {
+      const [from, to] = [bounds[k + 1], bounds[k + 2]];
+      const message: StepMessage = {
+        kind,
+        x: xData.slice(from * rowSize, to * rowSize),
+        xShape: [to - from, ...rowShape],
+        y: yData.slice(from, to),
+        total: rows,
+      };
+      return new Promise<WorkerReply>((resolve) => {
+        this.replies[k].push(resolve);
+        worker.postMessage(message, [message.x.buffer, message.y.buffer]);
+      });
+    });
+    return { bounds, pending };
   }
 
   async close(): Promise<void> {

@@ -30,15 +30,21 @@ async function main(): Promise<void> {
         t.dispose();
       });
       const x = tf.tensor(message.x, message.xShape);
-      const y = tf.tensor1d(message.y, "int32");
-      const result = gradientShare(model, trainable.map((w) => w.read() as tf.Variable), x, y, init.numClasses, message.total);
-      result.grads.forEach((g, k) => grads.set(g.dataSync() as Float32Array, gradOffsets[k]));
-      reply = { type: "done", loss: result.loss.dataSync()[0], hits: result.hits.dataSync()[0] };
-      tf.dispose([x, y, result.loss, result.hits, ...result.grads]);
+      if (message.kind === "logits") {
+        const logits = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
+        reply = { type: "logits", data: logits.dataSync() as Float32Array, shape: logits.shape };
+        tf.dispose([x, logits]);
+      } else {
+        const y = tf.tensor1d(message.y, "int32");
+        const result = gradientShare(model, trainable.map((w) => w.read() as tf.Variable), x, y, init.numClasses, message.total);
+        result.grads.forEach((g, k) => grads.set(g.dataSync() as Float32Array, gradOffsets[k]));
+        reply = { type: "done", loss: result.loss.dataSync()[0], hits: result.hits.dataSync()[0] };
+        tf.dispose([x, y, result.loss, result.hits, ...result.grads]);
+      }
     } catch (error) {
       reply = { type: "error", message: (error as Error).stack ?? String(error) };
     }
-    port.postMessage(reply);
+    port.postMessage(reply, reply.type === "logits" ? [reply.data.buffer] : []);
   });
   port.postMessage({ type: "ready" } satisfies WorkerReply);
 }

@@ -15,6 +15,8 @@ export interface InitMessage {
 }
 
 export interface StepMessage {
+  /** "grads": loss and gradients of the share (training mode); "logits": the share's logits in inference mode. */
+  kind: "grads" | "logits";
   x: Float32Array;
   xShape: number[];
   y: Int32Array;
@@ -22,7 +24,11 @@ export interface StepMessage {
   total: number;
 }
 
-export type WorkerReply = { type: "ready" } | { type: "done"; loss: number; hits: number } | { type: "error"; message: string };
+export type WorkerReply =
+  | { type: "ready" }
+  | { type: "done"; loss: number; hits: number }
+  | { type: "logits"; data: Float32Array; shape: number[] }
+  | { type: "error"; message: string };
 
 // A type, not an interface: tf.tidy returns only index-signature-compatible objects.
 export type ShareResult = {

@@ -231,11 +231,15 @@ export class Learner {
 
   /** One training step on all shares (opt-in `parallel`): gradients summed over the shares, then each group's Adam. */
   private async parallelStep(batch: Batch, variables: tf.Variable[][]): Promise<{ batchLoss: number; batchHits: number }> {
-    this.pool ??= DataParallel.start(this.model, this.groups.flatMap((g) => g.variables), this.classes.length, { shares: this.shares });
-    const step = await (await this.pool).step(batch.x, batch.y);
+    const step = await (await this.dataParallel()).step(batch.x, batch.y);
     tf.tidy(() => variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: step.grads[v.name] })))));
     tf.dispose(Object.values(step.grads));
     return { batchLoss: step.loss, batchHits: step.hits };
+  }
+
+  private dataParallel(): Promise<DataParallel> {
+    this.pool ??= DataParallel.start(this.model, this.groups.flatMap((g) => g.variables), this.classes.length, { shares: this.shares });
+    return this.pool;
   }
 
   /** Stops the worker threads of the `parallel` option (a later fit starts them again). */
@@ -252,10 +256,13 @@ export class Learner {
     const files: string[] = [];
     let lossSum = 0;
     for await (const batch of source.batches(0)) {
+      // Opt-in `parallel`: the rows are shared out over the threads.
+      const shared = this.shares > 1 && this.networkFor(batch.x) === this.model ? await (await this.dataParallel()).predict(batch.x) : undefined;
       const { loss, probs } = tf.tidy(() => {
-        const logits = this.networkFor(batch.x).apply(batch.x, { training: false }) as tf.Tensor2D;
+        const logits = shared ?? (this.networkFor(batch.x).apply(batch.x, { training: false }) as tf.Tensor2D);
         return { loss: crossEntropy(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
       });
+      shared?.dispose();
       const n = batch.y.shape[0];
       lossSum += loss.dataSync()[0] * n;
       probabilities.push(...probs.dataSync());
