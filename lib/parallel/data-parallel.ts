@@ -87,10 +87,15 @@ export class DataParallel {
       const init: InitMessage = { ...base, grads: new SharedArrayBuffer(4 * size(trainable.map((i) => weightShapes[i]))) };
       inits.push(init);
       const worker = startWorker(WORKER_FILE, init);
-      worker.unref();
+      // Referenced only while a reply is awaited: an idle pool never keeps the process alive, and
+      // a pending reply always does.
       const queue: ((reply: WorkerReply) => void)[] = [];
-      worker.on("message", (reply: WorkerReply) => queue.shift()?.(reply));
-      worker.on("error", (error) => queue.shift()?.({ type: "error", message: error.stack ?? String(error) }));
+      const answer = (reply: WorkerReply) => {
+        queue.shift()?.(reply);
+        if (queue.length === 0) worker.unref();
+      };
+      worker.on("message", answer);
+      worker.on("error", (error) => answer({ type: "error", message: error.stack ?? String(error) }));
       ready.push(new Promise((resolve, reject) => queue.push((r) => (r.type === "ready" ? resolve() : reject(new Error(`gradient worker: ${r.type === "error" ? r.message : r.type}`))))));
       workers.push(worker);
       replies.push(queue);
@@ -187,6 +192,7 @@ export class DataParallel {
       };
       return new Promise<WorkerReply>((resolve) => {
         this.replies[k].push(resolve);
+        worker.ref();
         worker.postMessage(message, [message.x.buffer, message.y.buffer]);
       });
     });
