@@ -44,6 +44,8 @@ export class DataParallel {
   private readonly gradViews: Float32Array[];
   private readonly weightOffsets: number[];
   private readonly gradOffsets: number[];
+  /** The data of each weight last written to shared memory: a weight whose data is the same need not be sent again. */
+  private readonly synced: object[] = [];
   private closed = false;
 
   private constructor(
@@ -176,7 +178,15 @@ export class DataParallel {
     if (this.closed) throw new Error("DataParallel is closed");
     const rows = x.shape[0];
     const bounds = Array.from({ length: this.shares + 1 }, (_, i) => Math.round((i * rows) / this.shares));
-    this.model.weights.forEach((w, i) => this.weightsView.set(w.read().dataSync() as Float32Array, this.weightOffsets[i]));
+    // tfjs gives a variable new data (a new dataId) on every write, so an unchanged dataId is an unchanged weight.
+    const changed: number[] = [];
+    this.model.weights.forEach((w, i) => {
+      const value = w.read();
+      if (this.synced[i] === value.dataId) return;
+      this.weightsView.set(value.dataSync() as Float32Array, this.weightOffsets[i]);
+      this.synced[i] = value.dataId;
+      changed.push(i);
+    });
     const rowShape = x.shape.slice(1);
     const rowSize = rowShape.reduce((a, b) => a * b, 1);
     const xData = x.dataSync() as Float32Array;
@@ -185,6 +195,7 @@ export class DataParallel {
       const [from, to] = [bounds[k + 1], bounds[k + 2]];
       const message: StepMessage = {
         kind,
+        changed,
         x: xData.slice(from * rowSize, to * rowSize),
         xShape: [to - from, ...rowShape],
         y: yData.slice(from, to),

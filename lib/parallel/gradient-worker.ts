@@ -24,11 +24,12 @@ async function main(): Promise<void> {
   port.on("message", (message: StepMessage) => {
     let reply: WorkerReply;
     try {
-      model.weights.forEach((w, i) => {
+      // Only what changed: a new weight tensor costs XNNPACK a new operator and a weight repacking.
+      for (const i of message.changed) {
         const t = tf.tensor(weights.subarray(offsets[i], offsets[i + 1]), init.weightShapes[i]);
-        w.write(t);
+        model.weights[i].write(t);
         t.dispose();
-      });
+      }
       const x = tf.tensor(message.x, message.xShape);
       if (message.kind === "logits") {
         const logits = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);

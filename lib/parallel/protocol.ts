@@ -17,6 +17,8 @@ export interface InitMessage {
 export interface StepMessage {
   /** "grads": loss and gradients of the share (training mode); "logits": the share's logits in inference mode. */
   kind: "grads" | "logits";
+  /** Indices into model.weights whose values in shared memory changed since the last message. */
+  changed: number[];
   x: Float32Array;
   xShape: number[];
   y: Int32Array;
