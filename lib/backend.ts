@@ -59,7 +59,7 @@ async function tryTensorflow(skipped: string[]): Promise<string | undefined> {
 async function tryWasm(skipped: string[]): Promise<string | undefined> {
   try {
     require("@tensorflow/tfjs-backend-wasm");
-    if (await tf.setBackend("wasm")) {
+    if (await withoutNewProcessHandlers(() => tf.setBackend("wasm"))) {
       registerWasmTrainingKernels();
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD";
       const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "multi-threaded" : "1 thread";
@@ -70,6 +70,25 @@ async function tryWasm(skipped: string[]): Promise<string | undefined> {
     skipped.push(`@tensorflow/tfjs-backend-wasm: ${firstLine(error)}`);
   }
   return undefined;
+}
+
+/**
+ * Emscripten's Node glue (the wasm backend's loader) adds process handlers that rethrow every
+ * uncaught exception and unhandled rejection. In a notebook that turns a stray asynchronous error,
+ * which the kernel would report and survive, into a dead kernel that takes the training with it;
+ * so the handlers it adds are removed and Node's (or the kernel's) own behaviour stays.
+ */
+async function withoutNewProcessHandlers<T>(init: () => Promise<T>): Promise<T> {
+  const listeners = (event: string) => process.listeners(event as "uncaughtException") as ((...args: unknown[]) => void)[];
+  const events = ["uncaughtException", "unhandledRejection"];
+  const before = events.map((event) => new Set(listeners(event)));
+  try {
+    return await init();
+  } finally {
+    events.forEach((event, i) => {
+      for (const listener of listeners(event)) if (!before[i].has(listener)) process.removeListener(event, listener);
+    });
+  }
 }
 
 async function tryCpu(): Promise<string | undefined> {

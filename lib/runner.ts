@@ -103,6 +103,11 @@ async function execute(prepared: Notebook, opts: RunOptions, params: Params): Pr
   if (exit.code !== 0 && !tracker.error) {
     tracker.error = { cellIndex: null, message: exit.stderr.trim() || `notebook driver exited with status ${exit.code}` };
   }
+  if (tracker.error && /^kernel died/.test(tracker.error.message)) {
+    // The kernel's own last words (a crash, an abort) went to the driver's stderr.
+    const last = exit.stderr.trim().split("\n").slice(-15).join("\n");
+    if (last) tracker.error.message += `\nthe kernel's last output:\n${last}`;
+  }
 
   const seconds = (Date.now() - started) / 1000;
   const result: RunResult = {
