@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const previous = previousResults(dir);
   const result = {
     date: new Date().toISOString(),
-    command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
+    command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
     seconds: (Date.now() - started) / 1000,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverage1m: [loadBefore, os.loadavg()[0]] },
     ours: backend.device,
@@ -151,8 +151,9 @@ async function main(): Promise<void> {
   if (options.save) {
     const out = path.join(dir, `bench-${result.date.slice(0, 10)}.json`);
     mkdirSync(dir, { recursive: true });
-    // A partial run (--only) keeps the other rows of today's file.
-    const sameDay = previous && path.basename(previous.file) === path.basename(out) ? previous.data.rows : [];
+    // A partial run (--only) keeps the other rows of today's file; a whole run replaces it.
+    const partial = options.parts.length < PARTS.length;
+    const sameDay = partial && previous && path.basename(previous.file) === path.basename(out) ? previous.data.rows : [];
     const merged = [...sameDay.filter((r) => !rows.some((n) => n.name === r.name)), ...rows];
     writeFileSync(out, `${JSON.stringify({ ...result, rows: merged }, null, 2)}\n`);
     console.log(`wrote ${path.relative(process.cwd(), out)}`);
