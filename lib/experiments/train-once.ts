@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { UInt8Cache, ImageBatches, type BatchImage, type ImageBatchOptions } from "../data/batches";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
-import { buildBackbone, parametersOf, splitAtFreezePoint, unfreezeTop } from "../models";
+import { buildBackbone, parametersOf, splitAtFreezePoint, unfreezeTop, type SplitModel } from "../models";
 import { progress } from "../progress";
 import { loadMatchingWeights } from "../train/export";
 import { cachedFeatureSource } from "../train/feature-cache";
@@ -76,12 +76,13 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
   const classes = manifest.classes;
   const shape = settings.backbone === "mobilenet_v2" ? { widthMultiplier: settings.widthMultiplier, inputSize: settings.imageSize } : { inputSize: settings.imageSize };
   const model = await buildBackbone(settings.backbone, classes.length, { ...shape, seed: settings.seed });
+  let split: SplitModel | undefined;
   try {
     if (settings.weights) await loadMatchingWeights(model, resolveWeights(settings.weights));
     const freezePoint = unfreezeTop(model, settings.unfreeze);
     const trainItems = labelledItems(manifest, trainingImages(manifest));
     const validItems = labelledItems(manifest, validationImages(manifest));
-    const split = settings.featureCache ? splitAtFreezePoint(model) : undefined;
+    split = settings.featureCache ? splitAtFreezePoint(model) : undefined;
     let train: BatchSource;
     let valid: BatchSource;
     let extractSeconds = 0;
@@ -96,7 +97,7 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
       valid = imageBatchSource(validItems, { batchSize: settings.batchSize, size: settings.imageSize, cache: decodeCache });
     }
     const learner = new Learner({ model, top: split?.top, groups: headAndBody(model, settings.rates), train, valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks] });
-    const history = await learner.fit(settings.epochs);
+    const history = await learner.fit(settings.epochs).finally(() => learner.dispose());
     const best = history.reduce((a, b) => ((b.validAccuracy ?? 0) > (a.validAccuracy ?? 0) ? b : a));
     return {
       label: settings.label,
@@ -115,7 +116,10 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
       cached: split !== undefined,
     };
   } finally {
+    // A layer counts the times it was applied: the top's layers were applied twice (in the model
+    // and in the top), the trunk's once, so disposing the model and then the top frees them all.
     model.dispose();
+    split?.top.dispose();
   }
 }
 

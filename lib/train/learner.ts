@@ -249,6 +249,12 @@ export class Learner {
     if (pool) await (await pool).close();
   }
 
+  /** Frees what training allocated (Adam's moment estimates, worker threads), not the model; the learner cannot train afterwards. */
+  async dispose(): Promise<void> {
+    await this.close();
+    for (const optimizer of this.optimizers) optimizer.dispose();
+  }
+
   /** Loss, accuracy (counted per image) and every prediction, in inference mode. */
   async evaluate(source: BatchSource): Promise<Evaluation> {
     const probabilities: number[] = [];
