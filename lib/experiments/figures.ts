@@ -2,7 +2,7 @@
 import type { Data } from "plotly.js-dist";
 import type { PlotFigure } from "../plot/plotly-html";
 import { summarizeByLabel } from "./results";
-import type { ExperimentResult } from "./train-once";
+import { unfreezeLabel, type ExperimentResult } from "./train-once";
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
@@ -60,7 +60,7 @@ export function settingBarsFigure(results: readonly ExperimentResult[], title = 
  */
 export function freezeSweepFigure(results: readonly ExperimentResult[], groupOf: (r: ExperimentResult) => string, title = "Unfreeze point: accuracy and wall time"): PlotFigure {
   const groups = [...new Set(results.map(groupOf))];
-  const xLabel = (r: ExperimentResult) => (r.unfreeze === -1 ? "all" : r.unfreeze === 0 ? "head only" : `head + ${r.unfreeze}`);
+  const xLabel = (r: ExperimentResult) => unfreezeLabel(r.unfreeze);
   const order = [...new Set([...results].sort((a, b) => rank(a.unfreeze) - rank(b.unfreeze)).map(xLabel))];
   const data: Data[] = groups.flatMap((group, i) => {
     const runs = results.filter((r) => groupOf(r) === group);

@@ -3,14 +3,14 @@
 // the runs of a study is a setting, everything else is held fixed, and runs are reproducible from
 // their seed (head initialisation, epoch order, augmentation draws).
 import * as tf from "@tensorflow/tfjs";
-import { UInt8Cache, ImageBatches, type BatchImage, type ImageBatchOptions } from "../data/batches";
+import { UInt8Cache, type ImageBatchOptions } from "../data/batches";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
 import { buildBackbone, parametersOf, splitAtFreezePoint, unfreezeTop, type SplitModel } from "../models";
 import { progress } from "../progress";
 import { loadMatchingWeights } from "../train/export";
-import { cachedFeatureSource } from "../train/feature-cache";
+import { cachedFeatureSource, trunkDigest } from "../train/feature-cache";
 import { Learner, type BatchSource, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
-import { labelledItems } from "../train/sources";
+import { imageSource, labelledItems } from "../train/sources";
 import { resolveWeights } from "../weights";
 
 export interface ExperimentSettings {
@@ -80,21 +80,22 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
   try {
     if (settings.weights) await loadMatchingWeights(model, resolveWeights(settings.weights));
     const freezePoint = unfreezeTop(model, settings.unfreeze);
-    const trainItems = labelledItems(manifest, trainingImages(manifest));
-    const validItems = labelledItems(manifest, validationImages(manifest));
     split = settings.featureCache ? splitAtFreezePoint(model) : undefined;
     let train: BatchSource;
     let valid: BatchSource;
     let extractSeconds = 0;
     if (split) {
-      const base = { dir: settings.featureCache, size: settings.imageSize, batchSize: settings.batchSize, seed: settings.seed, decodeCache };
+      const base = { dir: settings.featureCache, size: settings.imageSize, batchSize: settings.batchSize, seed: settings.seed, decodeCache, digest: trunkDigest(split.trunk) };
+      const trainItems = labelledItems(manifest, trainingImages(manifest));
+      const validItems = labelledItems(manifest, validationImages(manifest));
       const trainFeatures = await cachedFeatureSource(split.trunk, trainItems, { ...base, shuffle: true, augment: settings.augment, draws: settings.draws ?? settings.epochs, label: `${settings.label} train` });
       const validFeatures = await cachedFeatureSource(split.trunk, validItems, { ...base, label: `${settings.label} valid` });
       extractSeconds = trainFeatures.extractSeconds + validFeatures.extractSeconds;
       [train, valid] = [trainFeatures, validFeatures];
     } else {
-      train = imageBatchSource(trainItems, { batchSize: settings.batchSize, size: settings.imageSize, shuffle: true, seed: settings.seed, augment: settings.augment, cache: decodeCache });
-      valid = imageBatchSource(validItems, { batchSize: settings.batchSize, size: settings.imageSize, cache: decodeCache });
+      const base = { batchSize: settings.batchSize, size: settings.imageSize, seed: settings.seed, cache: decodeCache };
+      train = imageSource(manifest, trainingImages(manifest), { ...base, shuffle: true, augment: settings.augment });
+      valid = imageSource(manifest, validationImages(manifest), base);
     }
     const learner = new Learner({ model, top: split?.top, groups: headAndBody(model, settings.rates), train, valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks] });
     const history = await learner.fit(settings.epochs).finally(() => learner.dispose());
@@ -123,6 +124,11 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
   }
 }
 
+/** How a setting of `unfreeze` reads in tables and charts: "head only", "head + 2", "all". */
+export function unfreezeLabel(blocks: number): string {
+  return blocks === -1 ? "all" : blocks === 0 ? "head only" : `head + ${blocks}`;
+}
+
 /** Two Adam groups: the new head (the model's last block) and every other trainable layer. */
 export function headAndBody(model: tf.LayersModel, rates: { head: number; body: number }): OptimizerGroup[] {
   const withParams = model.layers.filter((layer) => parametersOf(layer).length > 0);
@@ -133,9 +139,6 @@ export function headAndBody(model: tf.LayersModel, rates: { head: number; body: 
   return groups;
 }
 
-function imageBatchSource(items: BatchImage[], options: Omit<ImageBatchOptions, "epoch">): BatchSource {
-  return { size: items.length, batches: (epoch) => new ImageBatches(items, { ...options, epoch }) };
-}
 
 /** One line per run that advances by epoch and ends with the best validation accuracy. */
 class EpochProgress implements Callback {

@@ -163,6 +163,8 @@ function readFeatureSet(dir: string, key: string, count: number): FeatureSet | u
 
 export interface FeatureSourceOptions extends FeatureCacheOptions {
   batchSize: number;
+  /** trunkDigest(trunk), when the caller already has it (several sources over one trunk). */
+  digest?: string;
   /** Training: a new seeded order every epoch, the same order ImageBatches uses. */
   shuffle?: boolean;
 }
@@ -182,7 +184,7 @@ export interface FeatureSource extends BatchSource {
 export async function cachedFeatureSource(trunk: tf.LayersModel, items: readonly BatchImage[], options: FeatureSourceOptions): Promise<FeatureSource> {
   const draws = options.augment ? (options.draws ?? 1) : 1;
   if (!Number.isInteger(draws) || draws < 1) throw new Error(`draws must be a whole number >= 1, got ${options.draws}`);
-  const digest = trunkDigest(trunk);
+  const digest = options.digest ?? trunkDigest(trunk);
   const sets: FeatureSet[] = [];
   for (let draw = 0; draw < draws; draw++) sets.push(await cachedFeatures(trunk, items, options, draw, digest));
   const { batchSize, shuffle = false, seed = 0 } = options;

@@ -18,12 +18,14 @@ export interface SourceOptions {
   augment?: AugmentSpec;
   /** Keep decoded uint8 images in memory up to this many bytes (0: no cache). */
   cacheBytes?: number;
+  /** A decode cache shared with other sources (e.g. by the runs of a sweep); overrides cacheBytes. */
+  cache?: UInt8Cache;
 }
 
 /** A BatchSource over labelled images; labels are indices into `classes`. */
 export function imageSource(manifest: SplitManifest, images: readonly LabelledImage[], options: SourceOptions): BatchSource {
   const items = labelledItems(manifest, images);
-  const cache = options.cacheBytes ? new UInt8Cache(options.cacheBytes) : undefined;
+  const cache = options.cache ?? (options.cacheBytes ? new UInt8Cache(options.cacheBytes) : undefined);
   const base: ImageBatchOptions = {
     batchSize: options.batchSize,
     size: options.size,
