@@ -1,6 +1,7 @@
 // Shared by the parts of `npm run bench`: medians, step timing, the PyTorch side (bench/torch_bench.py).
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
 
 export const PYTHON = process.env.CHARID_TORCH_PYTHON ?? "/usr/bin/python3";
 
@@ -29,6 +30,18 @@ export function timeSteps(step: () => void, warmup: number, steps: number): Step
     cpu.push((used.user + used.system) / 1e6);
   }
   return { wall: median(wall), cpu: median(cpu) };
+}
+
+/**
+ * Runs `compute` and reads its output back, as an inference step must. The read is outside the
+ * tidy on purpose: tf.tidy walks whatever it returns element by element looking for tensors, so
+ * returning a Float32Array of 16 x 1000 logits from it costs about 20 ms, a third of MobileNetV2's
+ * inference time.
+ */
+export function computeAndRead(compute: () => tf.Tensor): void {
+  const out = tf.tidy(compute);
+  out.dataSync();
+  out.dispose();
 }
 
 export async function timeStepsAsync(step: () => Promise<void>, warmup: number, steps: number): Promise<StepTimes> {
@@ -62,7 +75,7 @@ export interface TorchResult {
 }
 
 /** Runs bench/torch_bench.py in its own process and returns its JSON line. */
-export function runTorch(mode: "model" | "pipeline" | "epoch", options: Record<string, string | number>): TorchResult {
+export function runTorch(mode: "model" | "pipeline" | "kernel" | "epoch", options: Record<string, string | number>): TorchResult {
   const script = path.join(__dirname, "torch_bench.py");
   const args = [script, mode, ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)])];
   const run = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 16 * 2 ** 20 });

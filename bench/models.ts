@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { foldedInference } from "../lib/backends/folded-inference";
 import { buildModel } from "../lib/models";
 import { DataParallel } from "../lib/parallel/data-parallel";
-import { pairedRow, runTorch, timeSteps, timeStepsAsync, torchVersion, type Row, type StepTimes } from "./common";
+import { computeAndRead, pairedRow, runTorch, timeSteps, timeStepsAsync, torchVersion, type Row, type StepTimes } from "./common";
 
 export interface ModelCase {
   key: string;
@@ -69,7 +69,7 @@ async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => P
     optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     tf.dispose(Object.values(grads));
   };
-  const inferStep = () => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+  const inferStep = () => computeAndRead(() => model.predict(x) as tf.Tensor);
   const pool = shares > 1 && !c.micro ? await DataParallel.start(model, model.trainableWeights, CLASSES, { shares }) : undefined;
   const classIds = tf.argMax(labels, 1) as tf.Tensor1D;
   const parallelStep = async () => {
@@ -82,7 +82,7 @@ async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => P
       const train = timeSteps(trainStep, c.warmup, c.steps);
       const infer = timeSteps(inferStep, c.warmup, c.inferSteps);
       const folded = foldedInference(model); // after training: folds the current weights
-      const foldedStep = () => tf.tidy(() => folded.predict(x).dataSync());
+      const foldedStep = () => computeAndRead(() => folded.predict(x));
       const result: Round = { train, infer, folded: timeSteps(foldedStep, c.warmup, c.inferSteps) };
       folded.dispose();
       if (pool) {

@@ -3,7 +3,7 @@
 // bench/results/bench-<date>.json and compared with the previous bench-*.json.
 //
 //   npm run bench                              # everything, about 6-9 minutes on 2 cores
-//   npm run bench -- --only mobilenet,pipeline # parts: mobilenet, resnet50, pipeline, epoch
+//   npm run bench -- --only mobilenet,pipeline # parts: kernels, mobilenet, resnet50, pipeline, epoch
 //   npm run bench -- --rounds 5                # more alternating rounds (default: 3; resnet50 and epoch 1, long ones)
 //   npm run bench -- --threads 1               # ours on one thread only (default: 2, also times
 //                                              # data-parallel training on 2 threads vs PyTorch on 2)
@@ -17,10 +17,11 @@ import * as path from "node:path";
 import { selectBackend } from "../lib/backend";
 import type { Row } from "./common";
 import { benchEpoch, epochDataReady } from "./epoch";
+import { benchKernels } from "./kernels";
 import { benchModels, MODEL_CASES } from "./models";
 import { benchPipeline } from "./pipeline";
 
-const PARTS = ["mobilenet", "resnet50", "pipeline", "epoch"] as const;
+const PARTS = ["kernels", "mobilenet", "resnet50", "pipeline", "epoch"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -107,6 +108,12 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const details: Record<string, unknown> = {};
   const torch: Record<string, string> = {};
+  if (options.parts.includes("kernels")) {
+    log("the ceiling: single convolutions, multiply-adds per second");
+    const r = await benchKernels(options.rounds ?? 3, log);
+    rows.push(...r.rows);
+    torch.kernels = r.torch;
+  }
   const cases = MODEL_CASES.filter((c) => options.parts.includes(c.key as Part));
   if (cases.length) {
     for (const c of cases) {

@@ -4,6 +4,8 @@
            backward, Adam over all parameters) and inference step (eval mode, no_grad), median s
   pipeline --dir D --size S: PIL open + convert RGB + torchvision Resize/CenterCrop/ToTensor/
            Normalize of every JPEG in D, images/s
+  kernel   --input N,H,W,C --filter KH,KW,C,O: one F.conv2d (stride 1, "same" padding) on an
+           NCHW copy of the input, median s
   epoch    --manifest M --size S --batch B --width W: one epoch of notebook 05's default setting
            (torchvision mobilenet_v2, ImageFolder-like list, DataLoader, ColorJitter(brightness=0.05),
            one Adam per group as in the notebook, then validation), seconds
@@ -21,7 +23,7 @@ import time
 
 def parse():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["model", "pipeline", "epoch"])
+    parser.add_argument("mode", choices=["model", "pipeline", "kernel", "epoch"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--arch", default="mobilenet_v2")
     parser.add_argument("--size", type=int, default=96)
@@ -30,6 +32,8 @@ def parse():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--infer_steps", type=int)
+    parser.add_argument("--input")
+    parser.add_argument("--filter")
     parser.add_argument("--dir")
     parser.add_argument("--manifest")
     parser.add_argument("--width", type=float, default=0.5)
@@ -92,6 +96,20 @@ def model_mode():
     model.eval()
     infer_wall, infer_cpu = time_steps(infer_step, ARGS.warmup, ARGS.infer_steps or ARGS.steps)
     return {"train_step_s": train_wall, "train_step_cpu_s": train_cpu, "infer_step_s": infer_wall, "infer_step_cpu_s": infer_cpu}
+
+
+def kernel_mode():
+    n, h, w, c = (int(v) for v in ARGS.input.split(","))
+    kh, kw, cin, cout = (int(v) for v in ARGS.filter.split(","))
+    x = torch.randn(n, c, h, w)
+    weight = torch.randn(cout, cin, kh, kw) * 0.05
+
+    def step():
+        with torch.no_grad():
+            torch.nn.functional.conv2d(x, weight, padding=(kh // 2, kw // 2))
+
+    wall, cpu = time_steps(step, ARGS.warmup, ARGS.steps)
+    return {"step_s": wall, "step_cpu_s": cpu}
 
 
 def eval_transform(size):
@@ -180,7 +198,7 @@ def epoch_mode():
 
 
 def main():
-    result = {"model": model_mode, "pipeline": pipeline_mode, "epoch": epoch_mode}[ARGS.mode]()
+    result = {"model": model_mode, "pipeline": pipeline_mode, "kernel": kernel_mode, "epoch": epoch_mode}[ARGS.mode]()
     result.update({"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads()})
     print(json.dumps(result))
     sys.stdout.flush()

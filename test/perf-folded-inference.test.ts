@@ -1,5 +1,5 @@
 // foldedInference (lib/backends/folded-inference.ts): BatchNorm folded into the convolutions and
-// ReLU/ReLU6 fused in gives model.predict's outputs up to float rounding, on the wasm backend.
+// ReLU/ReLU6 fused in (and zero padding made the convs' own) gives model.predict's outputs up to float rounding, on the wasm backend.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
@@ -25,9 +25,9 @@ function randomiseBatchNorms(model: tf.LayersModel): void {
   }
 }
 
-for (const [arch, options, folds] of [
-  ["mobilenet_v2", { widthMultiplier: 0.35, inputSize: 48 }, 52],
-  ["resnet18", { inputSize: 48 }, 20],
+for (const [arch, options, folds, paddings] of [
+  ["mobilenet_v2", { widthMultiplier: 0.35, inputSize: 48 }, 52, 5],
+  ["resnet18", { inputSize: 48 }, 20, 4],
 ] as const) {
   test(`${arch}: folded inference equals model.predict within 1e-5 of the output scale`, async () => {
     const m = await buildBackbone(arch, 7, { ...options, seed: 5 });
@@ -35,6 +35,7 @@ for (const [arch, options, folds] of [
     const x = tf.randomNormal([3, options.inputSize, options.inputSize, 3], 0, 1, "float32", 1);
     const folded = foldedInference(m);
     assert.equal(folded.folded, folds, "every conv -> BatchNorm pair folded");
+    assert.equal(folded.paddings, paddings, "every ZeroPadding2D in front of a strided conv absorbed");
     const expected = (m.predict(x) as tf.Tensor).dataSync();
     const actual = folded.predict(x).dataSync();
     const scale = Math.max(...expected.map(Math.abs));

@@ -146,6 +146,37 @@ test("depthwiseConv2d gradients match the cpu backend, channel multipliers 1 to 
   }
 });
 
+test("3x3 depthwise forward (fused bias and activation) matches the cpu backend, borders and narrow images included", async () => {
+  // Multiples of 4 channels take c/depthwise_conv.c (the others go to the stock kernel).
+  const shapes: Shape4[] = [[2, 7, 6, 8], [1, 1, 1, 4], [2, 2, 3, 12], [1, 5, 9, 20], [3, 4, 2, 4]];
+  let seed = 3000;
+  for (const xShape of shapes) {
+    for (const stride of STRIDES) {
+      for (const pad of PADS) {
+        if (pad === "valid" && (xShape[1] < 3 || xShape[2] < 3)) continue; // no output at all
+        for (const activation of ["linear", "relu", "relu6"] as const) {
+          const x = randomTensor(xShape, (seed += 3));
+          const f = randomTensor([3, 3, xShape[3], 1], seed + 1);
+          const bias = randomValues(xShape[3], seed + 2).map((v) => v * 4);
+          const forward = (backend: Backend) => on(backend, () => {
+            const xt = tf.mul(tf.tensor4d(x.values, x.shape), 4) as tf.Tensor4D; // reaches past ReLU6's 6
+            const ft = tf.tensor4d(f.values, f.shape);
+            const rounding = typeof pad === "number" ? "round" : undefined;
+            return [
+              tf.fused.depthwiseConv2d({ x: xt, filter: ft, strides: stride as [number, number], pad: pad as "same", bias: tf.tensor1d(bias), activation, dimRoundingMode: rounding }),
+              tf.depthwiseConv2d(xt, ft, stride as [number, number], pad as "same", "NHWC", 1, rounding),
+            ];
+          });
+          const expected = await forward("cpu");
+          const actual = await forward("wasm");
+          const what = `depthwise forward ${activation} ${describeCase(xShape, f.shape, stride, pad)}`;
+          actual.forEach((values, i) => assertClose(values, expected[i], `${what} (${i === 0 ? "fused" : "plain"})`));
+        }
+      }
+    }
+  }
+});
+
 /** [kh, kw, c, q] filter with dilation - 1 zeros between taps: a dilated conv is a plain conv with it. */
 function dilateFilter({ values, shape }: Values, [dh, dw]: [number, number]): Values {
   const [kh, kw, c, q] = shape;

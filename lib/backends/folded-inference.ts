@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 
 type Sym = tf.SymbolicTensor;
 type Activation = "linear" | "relu" | "relu6";
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
 
 interface InboundNode {
   inputTensors: Sym[];
@@ -21,7 +22,7 @@ interface FoldedConv {
   filter: tf.Tensor4D;
   bias: tf.Tensor1D;
   strides: [number, number];
-  pad: "valid" | "same";
+  pad: "valid" | "same" | ExplicitPadding;
   dilations: [number, number];
 }
 
@@ -30,6 +31,8 @@ export interface FoldedModel {
   predict(x: tf.Tensor): tf.Tensor;
   /** Convolutions that absorbed a BatchNorm (and an activation, if any). */
   readonly folded: number;
+  /** ZeroPadding2D layers that became the explicit padding of the convolution after them. */
+  readonly paddings: number;
   dispose(): void;
 }
 
@@ -87,9 +90,27 @@ function foldConv(conv: tf.layers.Layer, bn: tf.layers.Layer, inChannels: number
   });
 }
 
+/**
+ * A ZeroPadding2D in front of a "valid" convolution (how lib/models gets PyTorch's symmetric
+ * padding for strided convolutions) becomes the convolution's own explicit padding: XNNPACK pads
+ * on the fly, and the padded copy of the activations is never written.
+ */
+function absorbPadding(conv: FoldedConv, input: Sym): { conv: FoldedConv; input: Sym } {
+  const layer = input.sourceLayer;
+  if (conv.pad !== "valid" || layer.getClassName() !== "ZeroPadding2D") return { conv, input };
+  const c = config(layer);
+  if (c.dataFormat !== undefined && c.dataFormat !== "channelsLast") return { conv, input };
+  const [[top, bottom], [left, right]] = c.padding as [[number, number], [number, number]];
+  const [padded] = inputsOf(input);
+  if (!padded) return { conv, input };
+  return { conv: { ...conv, pad: [[0, 0], [top, bottom], [left, right], [0, 0]] }, input: padded };
+}
+
 function runFolded(f: FoldedConv, x: tf.Tensor4D, activation: Activation): tf.Tensor4D {
   const args = { x, filter: f.filter, strides: f.strides, pad: f.pad, dilations: f.dilations, bias: f.bias, activation };
-  return f.kind === "conv2d" ? tf.fused.conv2d(args) : tf.fused.depthwiseConv2d(args);
+  if (f.kind === "conv2d") return tf.fused.conv2d(args);
+  // The op's types leave out explicit padding, which its kernels (computeConv2DInfo) take.
+  return tf.fused.depthwiseConv2d({ ...args, pad: args.pad as "valid" });
 }
 
 /** A folded inference function for a functional model built from lib/models (or any model with conv -> BatchNorm). */
@@ -128,8 +149,9 @@ export function foldedInference(model: tf.LayersModel): FoldedModel {
         const inChannels = input?.shape[input.shape.length - 1];
         const conv = input && inChannels ? foldConv(convOut.sourceLayer, bnOut.sourceLayer, inChannels) : undefined;
         if (conv) {
-          folds.set(t.id, { conv, input, activation });
-          plan(input);
+          const absorbed = absorbPadding(conv, input);
+          folds.set(t.id, { ...absorbed, activation });
+          plan(absorbed.input);
           return;
         }
       }
@@ -154,6 +176,7 @@ export function foldedInference(model: tf.LayersModel): FoldedModel {
   };
   return {
     folded: folds.size,
+    paddings: [...folds.values()].filter(({ conv }) => typeof conv.pad !== "string").length,
     predict: (x) => tf.tidy(() => evaluate(model.outputs[0], x, new Map())),
     dispose: () => {
       for (const { conv } of folds.values()) tf.dispose([conv.filter, conv.bias]);

@@ -10,6 +10,7 @@ import { addConfig, multiplyConfig, realDivConfig, subConfig } from "./wasm-trai
 import { conv2dBackpropFilterConfig } from "./wasm-training/conv2d-backprop-filter";
 import { conv2dBackpropInputConfig } from "./wasm-training/conv2d-backprop-input";
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from "./wasm-training/depthwise-backprop";
+import { depthwiseConv2dConfig, fusedDepthwiseConv2dConfig } from "./wasm-training/depthwise-conv";
 import { castConfig, identityConfig } from "./wasm-training/identity";
 import { overrideMeanGradient } from "./wasm-training/mean-gradient";
 import { meanConfig, sumConfig } from "./wasm-training/reductions";
@@ -27,7 +28,9 @@ const KERNELS: readonly KernelConfig[] = [
   batchMatMulConfig,
   castConfig,
   conv2dBackpropInputConfig,
+  depthwiseConv2dConfig,
   fusedBatchNormConfig,
+  fusedDepthwiseConv2dConfig,
   identityConfig,
   meanConfig,
   multiplyConfig,

@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import { foldedInference, type FoldedModel } from "../backends/folded-inference";
 import { gradientShare, offsetsOf, type InitMessage, type StepMessage, type WorkerReply } from "./protocol";
 
 export interface DataParallelOptions {
@@ -47,6 +48,8 @@ export class DataParallel {
   /** The data of each weight last written to shared memory: a weight whose data is the same need not be sent again. */
   private readonly synced: object[] = [];
   private closed = false;
+  /** The main thread's folded copy for predict, and the weight data it was folded from. */
+  private folded?: { model: FoldedModel; from: object[] };
 
   private constructor(
     private readonly model: tf.LayersModel,
@@ -152,10 +155,11 @@ export class DataParallel {
     return { loss, hits, grads };
   }
 
-  /** The model's logits in inference mode, the rows shared out like a training step's. */
+  /** The model's logits in inference mode (BatchNorm folded into the convolutions), the rows shared out like a training step's. */
   async predict(x: tf.Tensor): Promise<tf.Tensor2D> {
     const { bounds, pending } = this.scatter("logits", x);
-    const own = tf.tidy(() => this.model.apply(tf.slice(x, 0, bounds[1]), { training: false }) as tf.Tensor2D);
+    const folded = this.foldedModel();
+    const own = tf.tidy(() => folded.predict(tf.slice(x, 0, bounds[1])) as tf.Tensor2D);
     const replies = await Promise.all(pending);
     const parts: tf.Tensor2D[] = [own];
     for (const r of replies) {
@@ -210,9 +214,21 @@ export class DataParallel {
     return { bounds, pending };
   }
 
+  /** foldedInference of the model's current weights, folded again only after a weight changed. */
+  private foldedModel(): FoldedModel {
+    const from = this.model.weights.map((w) => w.read().dataId);
+    if (!this.folded || from.some((id, i) => id !== this.folded!.from[i])) {
+      this.folded?.model.dispose();
+      this.folded = { model: foldedInference(this.model), from };
+    }
+    return this.folded.model;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.folded?.model.dispose();
+    this.folded = undefined;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -4,6 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { parentPort, workerData } from "node:worker_threads";
 import { selectBackend } from "../backend";
+import { foldedInference, type FoldedModel } from "../backends/folded-inference";
 import "../models"; // registers BatchNorm and GroupedConv2D for deserialisation
 import { gradientShare, offsetsOf, type InitMessage, type StepMessage, type WorkerReply } from "./protocol";
 
@@ -21,10 +22,15 @@ async function main(): Promise<void> {
   const trainable = init.trainable.map((i) => model.weights[i]);
   const gradOffsets = offsetsOf(init.trainable.map((i) => init.weightShapes[i]));
   const port = parentPort!;
+  let folded: FoldedModel | undefined; // for logits; folded again after the weights change
   port.on("message", (message: StepMessage) => {
     let reply: WorkerReply;
     try {
       // Only what changed: a new weight tensor costs XNNPACK a new operator and a weight repacking.
+      if (message.changed.length) {
+        folded?.dispose();
+        folded = undefined;
+      }
       for (const i of message.changed) {
         const t = tf.tensor(weights.subarray(offsets[i], offsets[i + 1]), init.weightShapes[i]);
         model.weights[i].write(t);
@@ -32,7 +38,8 @@ async function main(): Promise<void> {
       }
       const x = tf.tensor(message.x, message.xShape);
       if (message.kind === "logits") {
-        const logits = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
+        folded ??= foldedInference(model);
+        const logits = folded.predict(x);
         reply = { type: "logits", data: logits.dataSync() as Float32Array, shape: logits.shape };
         tf.dispose([x, logits]);
       } else {

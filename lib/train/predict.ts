@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { foldedInference } from "../backends/folded-inference";
 import { ImageBatches } from "../data/batches";
 import { IMAGENET_MEAN, IMAGENET_STD } from "../data/preprocess";
 
@@ -32,18 +33,23 @@ export async function predictFiles(model: tf.LayersModel, files: readonly string
     onError: "flag",
     warn: () => {},
   });
-  for await (const batch of batches) {
-    const summed = tf.tidy(() => {
-      const passes = factors.map((f) => tf.softmax(model.apply(f === 1 ? batch.x : withBrightness(batch.x, f), { training: false }) as tf.Tensor2D));
-      return tf.div(tf.addN(passes), factors.length);
-    });
-    const values = summed.dataSync();
-    batch.indices.forEach((fileIndex, row) => probabilities.set(values.subarray(row * numClasses, (row + 1) * numClasses), fileIndex * numClasses));
-    for (const row of batch.failed) {
-      failed.set(batch.indices[row], "could not be decoded");
-      probabilities.fill(0, batch.indices[row] * numClasses, (batch.indices[row] + 1) * numClasses);
+  const folded = foldedInference(model); // BatchNorm folded into the convolutions: the same outputs, faster
+  try {
+    for await (const batch of batches) {
+      const summed = tf.tidy(() => {
+        const passes = factors.map((f) => tf.softmax(folded.predict(f === 1 ? batch.x : withBrightness(batch.x, f)) as tf.Tensor2D));
+        return tf.div(tf.addN(passes), factors.length);
+      });
+      const values = summed.dataSync();
+      batch.indices.forEach((fileIndex, row) => probabilities.set(values.subarray(row * numClasses, (row + 1) * numClasses), fileIndex * numClasses));
+      for (const row of batch.failed) {
+        failed.set(batch.indices[row], "could not be decoded");
+        probabilities.fill(0, batch.indices[row] * numClasses, (batch.indices[row] + 1) * numClasses);
+      }
+      tf.dispose([summed, batch.x, batch.y]);
     }
-    tf.dispose([summed, batch.x, batch.y]);
+  } finally {
+    folded.dispose();
   }
   return { files: [...files], probabilities, failed };
 }
