@@ -133,6 +133,8 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     warn: () => undefined, // listed in `failed`; training skips them with its own warning
   });
   let done = 0;
+  // Not foldedInference: training on these features must give the weights training on the images
+  // gives, and folding's rounding (1e-6) is enough to change a small training run.
   for await (const batch of batches) {
     const out = tf.tidy(() => trunk.apply(batch.x, { training: false }) as tf.Tensor);
     const values = (await out.data()) as Float32Array;
