@@ -30,7 +30,7 @@ function depthwise(kernelName: string) {
     const { x, filter, bias } = inputs;
     const clampRange = CLAMPS[attrs.activation ?? "linear"];
     const info = backend_util.computeConv2DInfo(
-      x.shape as Shape4, filter.shape as Shape4, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+      x.shape as Shape4, filter.shape as Shape4, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, true); // null dilations mean 1
     const channels = info.inChannels;
     const supported =
       clampRange && x.dtype === "float32" && filter.dtype === "float32" && (!bias || (bias.dtype === "float32" && bias.shape.length === 1 && bias.shape[0] === channels)) &&
