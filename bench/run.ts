@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   if (cases.length) {
     for (const c of cases) {
       log(`${c.label}: training step and inference, batch 16`);
-      const r = await benchModels([c], options.rounds ?? (c.key === "resnet50" ? 1 : 3), options.threads, log);
+      const r = await benchModels([c], options.rounds ?? 3, options.threads, log);
       rows.push(...r.rows);
       details[c.key] = r.rounds;
       torch.models = r.torch;

@@ -177,6 +177,33 @@ test("3x3 depthwise forward (fused bias and activation) matches the cpu backend,
   }
 });
 
+test("1x1 conv forward (fused bias and activation) matches the cpu backend: row and column tails, several blocks of K", async () => {
+  // c/pointwise_conv.c: tiles of 4 rows x 8 columns, a half panel when N % 8 == 4, blocks of 256 channels.
+  const cases: [Shape4, number][] = [[[2, 3, 5, 16], 8], [[1, 1, 3, 7], 12], [[3, 2, 2, 300], 20], [[1, 5, 5, 600], 4], [[2, 4, 4, 5], 40]];
+  let seed = 5000;
+  for (const [xShape, outChannels] of cases) {
+    for (const pad of ["same", "valid", 0] as const) {
+      for (const activation of ["linear", "relu", "relu6"] as const) {
+        const x = randomTensor(xShape, (seed += 3));
+        const f = randomTensor([1, 1, xShape[3], outChannels], seed + 1);
+        const bias = randomValues(outChannels, seed + 2);
+        const forward = (backend: Backend) => on(backend, () => {
+          const xt = tf.tensor4d(x.values, x.shape);
+          const ft = tf.mul(tf.tensor4d(f.values, f.shape), 8 / Math.sqrt(xShape[3])) as tf.Tensor4D; // reaches past ReLU6's 6
+          return [
+            tf.fused.conv2d({ x: xt, filter: ft, strides: 1, pad, bias: tf.tensor1d(bias), activation }),
+            tf.conv2d(xt, ft, 1, pad),
+          ];
+        });
+        const expected = await forward("cpu");
+        const actual = await forward("wasm");
+        const what = `1x1 conv forward ${activation} ${describeCase(xShape, f.shape, 1, pad)}`;
+        actual.forEach((values, i) => assertClose(values, expected[i], `${what} (${i === 0 ? "fused" : "plain"})`));
+      }
+    }
+  }
+});
+
 /** [kh, kw, c, q] filter with dilation - 1 zeros between taps: a dilated conv is a plain conv with it. */
 function dilateFilter({ values, shape }: Values, [dh, dw]: [number, number]): Values {
   const [kh, kw, c, q] = shape;

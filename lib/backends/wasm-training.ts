@@ -13,6 +13,7 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from "./w
 import { depthwiseConv2dConfig, fusedDepthwiseConv2dConfig } from "./wasm-training/depthwise-conv";
 import { castConfig, identityConfig } from "./wasm-training/identity";
 import { overrideMeanGradient } from "./wasm-training/mean-gradient";
+import { conv2dConfig, fusedConv2dConfig } from "./wasm-training/pointwise-conv";
 import { meanConfig, sumConfig } from "./wasm-training/reductions";
 import { sliceConfig } from "./wasm-training/slice";
 import { registerWasmKernel } from "./wasm-training/stock-kernels";
@@ -27,9 +28,11 @@ const KERNELS: readonly KernelConfig[] = [
   addConfig,
   batchMatMulConfig,
   castConfig,
+  conv2dConfig,
   conv2dBackpropInputConfig,
   depthwiseConv2dConfig,
   fusedBatchNormConfig,
+  fusedConv2dConfig,
   fusedDepthwiseConv2dConfig,
   identityConfig,
   meanConfig,
