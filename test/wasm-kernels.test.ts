@@ -177,27 +177,41 @@ test("3x3 depthwise forward (fused bias and activation) matches the cpu backend,
   }
 });
 
-test("1x1 conv forward (fused bias and activation) matches the cpu backend: row and column tails, several blocks of K", async () => {
-  // c/pointwise_conv.c: tiles of 4 rows x 8 columns, a half panel when N % 8 == 4, blocks of 256 channels.
-  const cases: [Shape4, number][] = [[[2, 3, 5, 16], 8], [[1, 1, 3, 7], 12], [[3, 2, 2, 300], 20], [[1, 5, 5, 600], 4], [[2, 4, 4, 5], 40]];
+test("conv2d forward (fused bias and activation) matches the cpu backend: 1x1 and im2col paths, tails, blocks of K", async () => {
+  // c/conv_gemm.c: tiles of 4 rows x 8 columns, a half panel when N % 8 == 4, blocks of 256 of
+  // K (taps x channels: a block can end inside a tap), im2col rows gathered 64 at a time (16 or
+  // more input channels; fewer go to the stock kernel).
+  const cases: [Shape4, Shape4, number | [number, number], number][] = [
+    [[2, 3, 5, 16], [1, 1, 16, 8], 1, 1],
+    [[1, 1, 3, 7], [1, 1, 7, 12], 1, 1],
+    [[3, 2, 2, 300], [1, 1, 300, 20], 1, 1],
+    [[1, 5, 5, 600], [1, 1, 600, 4], 1, 1],
+    [[2, 9, 9, 16], [3, 3, 16, 40], 1, 1],
+    [[2, 9, 9, 3], [3, 3, 3, 8], 2, 1], // a stem: the stock kernel
+    [[1, 11, 10, 20], [7, 7, 20, 12], 2, 1],
+    [[2, 6, 7, 70], [3, 3, 70, 8], [1, 2], 1],
+    [[1, 8, 8, 24], [1, 1, 24, 16], 2, 1],
+    [[1, 9, 9, 16], [3, 2, 16, 8], 1, 2],
+  ];
   let seed = 5000;
-  for (const [xShape, outChannels] of cases) {
-    for (const pad of ["same", "valid", 0] as const) {
+  for (const [xShape, fShape, stride, dilation] of cases) {
+    const pads = fShape[0] === fShape[1] ? ["same", "valid", [[0, 0], [1, 2], [0, 1], [0, 0]], 1] as const : ["same", "valid"] as const;
+    for (const pad of pads) {
+      if (dilation > 1 && typeof pad !== "string") continue; // tfjs takes dilations with "same" and "valid" only
       for (const activation of ["linear", "relu", "relu6"] as const) {
         const x = randomTensor(xShape, (seed += 3));
-        const f = randomTensor([1, 1, xShape[3], outChannels], seed + 1);
-        const bias = randomValues(outChannels, seed + 2);
+        const f = randomTensor(fShape, seed + 1);
+        const bias = randomValues(fShape[3], seed + 2);
+        const rounding = typeof pad === "number" ? "round" : undefined;
         const forward = (backend: Backend) => on(backend, () => {
           const xt = tf.tensor4d(x.values, x.shape);
-          const ft = tf.mul(tf.tensor4d(f.values, f.shape), 8 / Math.sqrt(xShape[3])) as tf.Tensor4D; // reaches past ReLU6's 6
-          return [
-            tf.fused.conv2d({ x: xt, filter: ft, strides: 1, pad, bias: tf.tensor1d(bias), activation }),
-            tf.conv2d(xt, ft, 1, pad),
-          ];
+          const ft = tf.mul(tf.tensor4d(f.values, f.shape), 8 / Math.sqrt(fShape[0] * fShape[1] * fShape[2])) as tf.Tensor4D; // past ReLU6's 6
+          const args = { x: xt, filter: ft, strides: stride, pad: pad as "same", dilations: dilation, dimRoundingMode: rounding } as const;
+          return [tf.fused.conv2d({ ...args, bias: tf.tensor1d(bias), activation }), tf.conv2d(xt, ft, stride, pad as "same", "NHWC", dilation, rounding)];
         });
         const expected = await forward("cpu");
         const actual = await forward("wasm");
-        const what = `1x1 conv forward ${activation} ${describeCase(xShape, f.shape, 1, pad)}`;
+        const what = `conv2d forward ${activation} ${describeCase(xShape, fShape, stride, pad as Pad)} dilation ${dilation}`;
         actual.forEach((values, i) => assertClose(values, expected[i], `${what} (${i === 0 ? "fused" : "plain"})`));
       }
     }

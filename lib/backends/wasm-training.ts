@@ -13,7 +13,7 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from "./w
 import { depthwiseConv2dConfig, fusedDepthwiseConv2dConfig } from "./wasm-training/depthwise-conv";
 import { castConfig, identityConfig } from "./wasm-training/identity";
 import { overrideMeanGradient } from "./wasm-training/mean-gradient";
-import { conv2dConfig, fusedConv2dConfig } from "./wasm-training/pointwise-conv";
+import { conv2dConfig, fusedConv2dConfig } from "./wasm-training/conv-gemm";
 import { meanConfig, sumConfig } from "./wasm-training/reductions";
 import { sliceConfig } from "./wasm-training/slice";
 import { registerWasmKernel } from "./wasm-training/stock-kernels";

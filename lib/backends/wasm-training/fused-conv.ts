@@ -1,4 +1,4 @@
-// What our convolution kernels (depthwise-conv.ts, pointwise-conv.ts) share: the fused activations
+// What our convolution kernels (depthwise-conv.ts, conv-gemm.ts) share: the fused activations
 // they apply, as the clamp [min, max] each amounts to, and the hand-over to the stock kernel for
 // every case they do not cover (prelu, leakyrelu, other shapes, strides, dtypes, NCHW).
 import type { Conv2DAttrs, DepthwiseConv2dNativeAttrs, FusedConv2DAttrs, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from "@tensorflow/tfjs-core";

@@ -23,6 +23,7 @@ export interface TrainingKernels {
   depthwise_input_grad(dy: Pointer, filter: Pointer, dx: Pointer, ...shape: number[]): void;
   depthwise3x3_f32(x: Pointer, filter: Pointer, bias: Pointer, out: Pointer, ...shapeAndClamp: number[]): void;
   pointwise_conv_f32(x: Pointer, filter: Pointer, bias: Pointer, packed: Pointer, out: Pointer, ...shapeAndClamp: number[]): void;
+  conv_gemm_f32(x: Pointer, filter: Pointer, bias: Pointer, packed: Pointer, rows: Pointer, out: Pointer, ...shapeAndClamp: number[]): void;
   sum_leading_axes(x: Pointer, out: Pointer, rows: number, cols: number, scale: number): void;
   binary_f32(a: Pointer, aRowStep: number, aColStep: number, b: Pointer, bRowStep: number, bColStep: number,
     out: Pointer, rows: number, cols: number, op: number): void;
