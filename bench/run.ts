@@ -3,7 +3,7 @@
 // bench/results/bench-<date>.json and compared with the previous bench-*.json.
 //
 //   npm run bench                              # everything, about 6-9 minutes on 2 cores
-//   npm run bench -- --only mobilenet,pipeline # parts: kernels, mobilenet, resnet50, pipeline, epoch
+//   npm run bench -- --only mobilenet,pipeline # parts: kernels, steps, mobilenet, resnet50, pipeline, epoch
 //   npm run bench -- --rounds 5                # more alternating rounds (default: 3; resnet50 and epoch 1, long ones)
 //   npm run bench -- --threads 1               # ours on one thread only (default: 2, also times
 //                                              # data-parallel training on 2 threads vs PyTorch on 2)
@@ -18,10 +18,11 @@ import { selectBackend } from "../lib/backend";
 import type { Row } from "./common";
 import { benchEpoch, epochDataReady } from "./epoch";
 import { benchKernels } from "./kernels";
+import { benchSteps, type StepRow } from "./steps";
 import { benchModels, MODEL_CASES } from "./models";
 import { benchPipeline } from "./pipeline";
 
-const PARTS = ["kernels", "mobilenet", "resnet50", "pipeline", "epoch"] as const;
+const PARTS = ["kernels", "steps", "mobilenet", "resnet50", "pipeline", "epoch"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -94,6 +95,12 @@ function printTable(rows: Row[], previous?: BenchFile): void {
   }
 }
 
+function printSteps(steps: StepRow[]): void {
+  const width = Math.max(...steps.map((s) => s.name.length));
+  console.log(`\n${"what each step gained (MobileNetV2-1.0 @96, batch 16)".padEnd(width)}     img/s   gain`);
+  for (const s of steps) console.log(`${s.name.padEnd(width)}  ${s.rate.toFixed(1).padStart(8)}  ${s.name.startsWith("  ") ? `x${s.gain.toFixed(2)}` : ""}`);
+}
+
 function signed(factor: number): string {
   const pct = (factor - 1) * 100;
   return `${pct >= 0 ? "+" : ""}${pct.toFixed(0)}%`;
@@ -113,6 +120,12 @@ async function main(): Promise<void> {
     const r = await benchKernels(options.rounds ?? 3, log);
     rows.push(...r.rows);
     torch.kernels = r.torch;
+  }
+  let steps: StepRow[] = [];
+  if (options.parts.includes("steps")) {
+    log("what each step gained: MobileNetV2-1.0 @96, batch 16, 1 thread");
+    steps = await benchSteps(options.rounds ?? 3, log);
+    details.steps = steps;
   }
   const cases = MODEL_CASES.filter((c) => options.parts.includes(c.key as Part));
   if (cases.length) {
@@ -152,7 +165,8 @@ async function main(): Promise<void> {
     rows,
     details,
   };
-  printTable(rows, previous?.data);
+  if (rows.length) printTable(rows, previous?.data);
+  if (steps.length) printSteps(steps);
   console.log(`\nours: tfjs ${backend.device}; PyTorch: ${Object.values(torch)[0] ?? "-"}; ` +
     `load average ${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs; ${result.seconds.toFixed(0)} s`);
   if (options.save) {

@@ -114,7 +114,12 @@ function runFolded(f: FoldedConv, x: tf.Tensor4D, activation: Activation): tf.Te
 }
 
 /** A folded inference function for a functional model built from lib/models (or any model with conv -> BatchNorm). */
-export function foldedInference(model: tf.LayersModel): FoldedModel {
+export interface FoldOptions {
+  /** Make a ZeroPadding2D in front of a convolution that convolution's own padding (default true). */
+  absorbPadding?: boolean;
+}
+
+export function foldedInference(model: tf.LayersModel, options: FoldOptions = {}): FoldedModel {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Error("foldedInference takes a model with one input and one output");
   const inputId = model.inputs[0].id;
   // How many times each symbolic tensor is read inside the graph: only a conv output read by its
@@ -149,7 +154,7 @@ export function foldedInference(model: tf.LayersModel): FoldedModel {
         const inChannels = input?.shape[input.shape.length - 1];
         const conv = input && inChannels ? foldConv(convOut.sourceLayer, bnOut.sourceLayer, inChannels) : undefined;
         if (conv) {
-          const absorbed = absorbPadding(conv, input);
+          const absorbed = options.absorbPadding === false ? { conv, input } : absorbPadding(conv, input);
           folds.set(t.id, { ...absorbed, activation });
           plan(absorbed.input);
           return;

@@ -34,3 +34,27 @@ export function runStockKernel(
   }
   return (config.kernelFunc as KernelFunc)({ inputs, backend, attrs }) as TensorInfo;
 }
+
+/**
+ * Runs `work` with the stock wasm kernels in place of ours for `kernelNames`, then puts ours back:
+ * for measuring what a kernel of ours gains (bench/steps.ts).
+ */
+export async function withStockKernels<T>(kernelNames: readonly string[], work: () => Promise<T>): Promise<T> {
+  const ours = kernelNames.map((name) => tf.getKernel(name, "wasm")).filter((config): config is KernelConfig => config !== undefined && stock.has(config.kernelName));
+  for (const config of ours) {
+    tf.unregisterKernel(config.kernelName, "wasm");
+    tf.registerKernel({
+      kernelName: config.kernelName,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, backend, attrs }) => runStockKernel(config.kernelName, backend as unknown as WasmBackend, inputs, attrs),
+    });
+  }
+  try {
+    return await work();
+  } finally {
+    for (const config of ours) {
+      tf.unregisterKernel(config.kernelName, "wasm");
+      tf.registerKernel(config);
+    }
+  }
+}
