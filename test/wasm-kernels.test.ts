@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/backends/wasm-training";
+import { withStockKernels } from "../lib/backends/wasm-training/stock-kernels";
 import { Rng } from "../lib/random";
 
 type Shape4 = [number, number, number, number];
@@ -216,6 +217,23 @@ test("conv2d forward (fused bias and activation) matches the cpu backend: 1x1 an
       }
     }
   }
+});
+
+test("withStockKernels runs the stock kernels in place of ours, then puts ours back, even after an error", async () => {
+  const ours = tf.getKernel("Conv2D", "wasm");
+  const x = tf.randomNormal([1, 6, 6, 16], 0, 1, "float32", 1) as tf.Tensor4D;
+  const f = tf.randomNormal([3, 3, 16, 8], 0, 1, "float32", 2) as tf.Tensor4D;
+  const conv = () => tf.tidy(() => tf.conv2d(x, f, 1, "same")).dataSync() as Float32Array;
+  const mine = conv();
+  const stock = await withStockKernels(["Conv2D"], async () => {
+    assert.notEqual(tf.getKernel("Conv2D", "wasm"), ours);
+    return conv();
+  });
+  assertClose(stock, mine, "stock and our conv2d");
+  assert.equal(tf.getKernel("Conv2D", "wasm"), ours);
+  await assert.rejects(withStockKernels(["Conv2D"], async () => { throw new Error("boom"); }), /boom/);
+  assert.equal(tf.getKernel("Conv2D", "wasm"), ours);
+  tf.dispose([x, f]);
 });
 
 /** [kh, kw, c, q] filter with dilation - 1 zeros between taps: a dilated conv is a plain conv with it. */
