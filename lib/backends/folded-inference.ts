@@ -1,8 +1,9 @@
 // Inference with every BatchNorm folded into the convolution before it, and the ReLU/ReLU6 after
 // it fused in too: conv -> BatchNorm -> ReLU6 becomes one tf.fused.conv2d (or depthwiseConv2d) with
 // weights W * gamma / sqrt(var + eps) and bias beta - mean * gamma / sqrt(var + eps), so the wasm
-// backend runs one XNNPACK operator instead of a convolution, a batch norm and one or two
-// activation kernels. The classic trick for inference and for frozen trunks.
+// backend runs one convolution kernel instead of a convolution, a batch norm and one or two
+// activation kernels, and a ZeroPadding2D in front of a convolution becomes its own padding. The
+// classic trick for inference: predictFiles, Learner.evaluate and DataParallel.predict use it.
 //
 // The model itself is not changed (names, layers and weights stay as they are): foldedInference
 // walks its graph and snapshots the folded weights, so build a new one after the weights change.
