@@ -70,7 +70,7 @@ export function buildModel(name: Architecture, options: ModelOptions = {}): tf.L
  * torchvision-named model; a path loads a Keras-converted tfjs model (folder or model.json).
  */
 export async function buildBackbone(spec: string, numClasses: number, options: ModelOptions = {}): Promise<tf.LayersModel> {
-  if (isArchitecture(spec)) return replaceHead(buildModel(spec, options), numClasses, { seed: options.seed });
+  if (isArchitecture(spec)) return replaceHead(buildModel(spec, options), numClasses, { seed: options.seed, disposeOld: true });
   if (fs.existsSync(spec)) return loadKerasModel(spec, { numClasses, seed: options.seed });
   throw new Error(`backbone "${spec}" is neither an architecture (${ARCHITECTURES.join(", ")}) nor a Keras model folder or model.json`);
 }

@@ -54,7 +54,7 @@ export async function pretrainBackbone(overrides: Partial<PretrainOptions> = {},
   writeManifest(path.join(root, "data", "splits", "source-task.json"), manifest);
 
   // replaceHead: one Linear head without the unseeded dropout, so a resumed run repeats exactly.
-  const model = replaceHead(buildModel("mobilenet_v2", { widthMultiplier: o.widthMultiplier, inputSize: o.imageSize }), manifest.classes.length);
+  const model = replaceHead(buildModel("mobilenet_v2", { widthMultiplier: o.widthMultiplier, inputSize: o.imageSize }), manifest.classes.length, { disposeOld: true });
   const sources = { batchSize: o.batchSize, size: o.imageSize, seed: o.seed };
   const checkpoints = new SaveCheckpoints(path.join(root, "data", "checkpoints", "pretrain"));
   const learner = new Learner({

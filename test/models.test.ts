@@ -9,6 +9,7 @@ import {
   BatchNorm,
   GroupedConv2D,
   blockPaths,
+  buildBackbone,
   buildModel,
   freezeBefore,
   getWeights,
@@ -316,6 +317,19 @@ test("replaceHead swaps the final Linear and shares everything else", () => {
   assert.deepEqual((mobile.apply(x, { training: true }) as tf.Tensor).dataSync(), once, "training-mode forward is repeatable");
   assert.throws(() => replaceHead(r18, 3, { name: "layer4.1.conv2" }), /layer4.1.conv2 does not produce the output of resnet18/);
   assert.throws(() => replaceHead(r18, 3, { name: "head" }), /resnet18 has no layer head; dense layers: fc/);
+  const fresh = buildModel("resnet18", { inputSize: 32 });
+  const tensors = tf.memory().numTensors;
+  const replaced = replaceHead(fresh, 7, { disposeOld: true });
+  assert.equal(tf.memory().numTensors, tensors, "disposeOld: the old fc's kernel and bias are freed as the new ones are made");
+  replaced.dispose();
+});
+
+test("buildBackbone keeps no tensor but the model's own weights (the replaced 1000-class head is freed)", async () => {
+  const before = tf.memory().numTensors;
+  const backbone = await buildBackbone("mobilenet_v2", 5, { widthMultiplier: 0.35, inputSize: 32, seed: 1 });
+  assert.equal(tf.memory().numTensors - before, backbone.weights.length);
+  backbone.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test("save and load round trip with custom layers, frozen flags included", async (t) => {

@@ -7,6 +7,11 @@ export interface ReplaceHeadOptions {
   name?: string;
   /** Seeds the new layer's initialisers (see withInitSeed). */
   seed?: number;
+  /**
+   * Free the old head's weights (a 1000-class head is 5 MB), for a `model` that is not used again,
+   * as in buildBackbone. Off by default: replacing the head of the same model twice stays possible.
+   */
+  disposeOld?: boolean;
 }
 
 /**
@@ -28,5 +33,7 @@ export function replaceHead(model: tf.LayersModel, numClasses: number, options: 
   let features = head.input as tf.SymbolicTensor;
   if (features.sourceLayer.getClassName() === "Dropout") features = features.sourceLayer.input as tf.SymbolicTensor;
   const logits = withInitSeed(options.seed, () => linear(features, name, numClasses));
-  return tf.model({ inputs: model.inputs, outputs: logits, name: model.name });
+  const replaced = tf.model({ inputs: model.inputs, outputs: logits, name: model.name });
+  if (options.disposeOld) head.dispose(); // applied once, in `model`: this frees its weights
+  return replaced;
 }

@@ -121,7 +121,7 @@ function pooledFeatures(model: tf.LayersModel): tf.SymbolicTensor {
 }
 
 function withNewHead(model: tf.LayersModel, numClasses: number, seed?: number): tf.LayersModel {
-  if (kerasHead(model) !== undefined) return replaceHead(model, numClasses, { name: KERAS_HEAD, seed });
+  if (kerasHead(model) !== undefined) return replaceHead(model, numClasses, { name: KERAS_HEAD, seed, disposeOld: true }); // the loaded model is not used again
   const logits = withInitSeed(seed, () => linear(pooledFeatures(model), KERAS_HEAD, numClasses));
   return tf.model({ inputs: model.inputs, outputs: logits, name: model.name });
 }
