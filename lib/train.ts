@@ -6,3 +6,4 @@ export * from "./train/export";
 export * from "./train/predict";
 export * from "./train/feature-cache";
 export { readCheckpoint, writeCheckpoint } from "./train/checkpoint";
+export { foldedInference, type FoldedModel, type FoldOptions } from "./backends/folded-inference";
