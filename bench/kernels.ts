@@ -1,8 +1,9 @@
 // The ceiling for conv nets: single convolutions of ResNet-50's shapes and one large matrix
-// product, ours (tfjs wasm: XNNPACK on 128-bit wasm SIMD) against PyTorch (oneDNN / MKL with the
-// CPU's widest vectors), 1 thread each, in multiply-adds per second. A network made of these
+// product, ours (tfjs wasm, 128-bit wasm SIMD: our kernels, and tfjs' stock XNNPACK ones) against
+// PyTorch (oneDNN / MKL with the CPU's widest vectors), 1 thread each, in multiply-adds per second. A network made of these
 // operations cannot beat their ratio, whatever is done around them.
 import * as tf from "@tensorflow/tfjs";
+import { withStockKernels } from "../lib/backends/wasm-training/stock-kernels";
 import { computeAndRead, pairedRow, runTorch, timeSteps, type Row } from "./common";
 
 export interface KernelCase {
@@ -33,17 +34,20 @@ export async function benchKernels(rounds: number, log: (line: string) => void):
     const f = tf.randomNormal(c.filter, 0, 0.05, "float32", 2) as tf.Tensor4D;
     const macs = multiplyAdds(c);
     const ours: number[] = [];
+    const stock: number[] = [];
     const theirs: number[] = [];
+    const step = () => computeAndRead(() => tf.conv2d(x, f, 1, "same"));
     for (let r = 0; r < rounds; r++) {
       const t = runTorch("kernel", { input: c.input.join(","), filter: c.filter.join(","), warmup: 2, steps: 10, threads: 1 });
       torch = `torch ${t.torch}, 1 thread`;
       theirs.push(macs / Number(t.step_s) / 1e9);
-      const step = () => computeAndRead(() => tf.conv2d(x, f, 1, "same"));
       ours.push(macs / timeSteps(step, 2, 10).wall / 1e9);
-      log(`  ${c.label} round ${r + 1}/${rounds}: ${ours[r].toFixed(1)} vs ${theirs[r].toFixed(1)} GMAC/s (ours vs PyTorch)`);
+      stock.push(macs / (await withStockKernels(["Conv2D"], async () => timeSteps(step, 2, 10))).wall / 1e9);
+      log(`  ${c.label} round ${r + 1}/${rounds}: ${ours[r].toFixed(1)} (stock XNNPACK ${stock[r].toFixed(1)}) vs ${theirs[r].toFixed(1)} GMAC/s (ours vs PyTorch)`);
     }
     tf.dispose([x, f]);
-    rows.push(pairedRow(c.label, "GMAC/s", ours, theirs, "1 thread each; ours: tf.conv2d on wasm (XNNPACK); PyTorch: F.conv2d"));
+    rows.push(pairedRow(c.label, "GMAC/s", ours, theirs, "1 thread each; ours: tf.conv2d on wasm (lib/backends/wasm-training/conv-gemm.ts); PyTorch: F.conv2d"));
+    rows.push(pairedRow(`${c.label}, stock XNNPACK`, "GMAC/s", stock, theirs, "1 thread each; tfjs' own wasm Conv2D kernel in place of ours"));
   }
   return { rows, torch };
 }

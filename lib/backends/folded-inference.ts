@@ -93,8 +93,8 @@ function foldConv(conv: tf.layers.Layer, bn: tf.layers.Layer, inChannels: number
 
 /**
  * A ZeroPadding2D in front of a "valid" convolution (how lib/models gets PyTorch's symmetric
- * padding for strided convolutions) becomes the convolution's own explicit padding: XNNPACK pads
- * on the fly, and the padded copy of the activations is never written.
+ * padding for strided convolutions) becomes the convolution's own explicit padding: the kernel
+ * reads zeros where the window falls outside, and the padded copy of the activations is never written.
  */
 function absorbPadding(conv: FoldedConv, input: Sym): { conv: FoldedConv; input: Sym } {
   const layer = input.sourceLayer;
@@ -114,12 +114,12 @@ function runFolded(f: FoldedConv, x: tf.Tensor4D, activation: Activation): tf.Te
   return tf.fused.depthwiseConv2d({ ...args, pad: args.pad as "valid" });
 }
 
-/** A folded inference function for a functional model built from lib/models (or any model with conv -> BatchNorm). */
 export interface FoldOptions {
   /** Make a ZeroPadding2D in front of a convolution that convolution's own padding (default true). */
   absorbPadding?: boolean;
 }
 
+/** A folded inference function for a functional model built from lib/models (or any model with conv -> BatchNorm). */
 export function foldedInference(model: tf.LayersModel, options: FoldOptions = {}): FoldedModel {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Error("foldedInference takes a model with one input and one output");
   const inputId = model.inputs[0].id;

@@ -139,7 +139,6 @@ export function headAndBody(model: tf.LayersModel, rates: { head: number; body: 
   return groups;
 }
 
-
 /** One line per run that advances by epoch and ends with the best validation accuracy. */
 class EpochProgress implements Callback {
   private readonly bar;

@@ -264,8 +264,7 @@ export class Learner {
     let lossSum = 0;
     // BatchNorm folded into the convolutions (the weights do not change while evaluating): same outputs, faster.
     const folded = new Map<tf.LayersModel, FoldedModel>();
-    const foldedFor = (x: tf.Tensor): FoldedModel => {
-      const network = this.networkFor(x);
+    const foldedFor = (network: tf.LayersModel): FoldedModel => {
       let f = folded.get(network);
       if (!f) folded.set(network, (f = foldedInference(network))); // outside any tidy: it lives until the end
       return f;
@@ -273,10 +272,11 @@ export class Learner {
     try {
       for await (const batch of source.batches(0)) {
         // Opt-in `parallel`: the rows are shared out over the threads.
-        const shared = this.shares > 1 && this.networkFor(batch.x) === this.model ? await (await this.dataParallel()).predict(batch.x) : undefined;
-        const network = shared ? undefined : foldedFor(batch.x);
+        const network = this.networkFor(batch.x);
+        const shared = this.shares > 1 && network === this.model ? await (await this.dataParallel()).predict(batch.x) : undefined;
+        const local = shared ? undefined : foldedFor(network);
         const { loss, probs } = tf.tidy(() => {
-          const logits = shared ?? (network!.predict(batch.x) as tf.Tensor2D);
+          const logits = shared ?? (local!.predict(batch.x) as tf.Tensor2D);
           return { loss: crossEntropy(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
         });
         shared?.dispose();

@@ -1,7 +1,7 @@
 // Conv2D and FusedConv2D for wasm as register-tiled matrix products (c/conv_gemm.c): a 1x1,
 // stride-1 convolution multiplies x itself by the filter; any other one multiplies the im2col
-// matrix of x, gathered a block at a time. About 1.3x the stock XNNPACK kernels on MobileNet's and
-// ResNet's shapes (`npm run bench -- --only kernels`). Stems (a few input channels), NCHW, fused
+// matrix of x, gathered a block at a time. Faster than the stock XNNPACK kernels on MobileNet's and
+// ResNet's shapes (`npm run bench -- --only kernels,steps`). Stems (a few input channels), NCHW, fused
 // activations other than ReLU/ReLU6, output channels that are not a multiple of 4 and other dtypes
 // go to the stock kernels.
 import { backend_util, Conv2D, FusedConv2D } from "@tensorflow/tfjs-core";
