@@ -39,3 +39,24 @@ test("with the queue, every send goes out, in order", async () => {
   assert.deepEqual(thrown, []);
   assert.deepEqual(received, Array.from({ length: 200 }, (_, i) => `message ${i}`));
 });
+
+test("with the queue, a send that throws synchronously does not hold up the sends after it", async () => {
+  serializeSends(zmq);
+  const push = new zmq.Push();
+  const pull = new zmq.Pull();
+  await pull.bind("inproc://charid-after-a-throw");
+  push.connect("inproc://charid-after-a-throw");
+  const errors: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => (errors.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    void push.send(undefined); // zeromq throws "Message must be present", synchronously; not awaited, as tslab does
+    await push.send("after"); // without the fix, the queue's rejected link skips this send and rejects it
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(errors.length, 1, `one failed send reported: ${errors.join("")}`);
+  assert.equal(String((await pull.receive())[0]), "after");
+  push.close();
+  pull.close();
+});

@@ -15,11 +15,13 @@ function serializeSends(zmq) {
   const queues = new WeakMap();
   const queued = function (message) {
     const previous = queues.get(this) || Promise.resolve();
-    const next = previous.then(() =>
-      send.call(this, message).catch((error) => {
+    // The catch is on the chain, not on send's promise: a send that throws synchronously (a closed
+    // socket) must not leave a rejected link that silently skips every later send on the socket.
+    const next = previous
+      .then(() => send.call(this, message))
+      .catch((error) => {
         process.stderr.write(`zeromq send failed: ${error && error.message}\n`);
-      }),
-    );
+      });
     queues.set(this, next);
     return next;
   };
