@@ -1,13 +1,16 @@
 // Gradients of conv2d and depthwiseConv2d on the wasm backend, with our training kernels
 // registered, against the cpu backend's, over a grid of shapes, strides, paddings and
-// (for the depthwise kernels, called directly) dilations.
+// (for the depthwise kernels, called directly) dilations. With CHARID_HIGH_HEAP=1 the wasm heap
+// first grows past 2 GiB (test/helpers/high-heap.ts; test/wasm-high-heap.test.ts runs that).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/backends/wasm-training";
 import { withStockKernels } from "../lib/backends/wasm-training/stock-kernels";
+import { heapOffset, type WasmBackend } from "../lib/backends/wasm-training/wasm-backend";
 import { Rng } from "../lib/random";
+import { highHeapMode, TWO_GIB, useHighHeapWasm } from "./helpers/high-heap";
 
 type Shape4 = [number, number, number, number];
 type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -91,8 +94,16 @@ async function compareGrads(name: string, grads: (backend: Backend) => Promise<F
 }
 
 test.before(async () => {
+  if (highHeapMode()) useHighHeapWasm();
   await tf.setBackend("wasm");
   registerWasmTrainingKernels();
+  if (highHeapMode()) {
+    const probe = tf.zeros([4]);
+    const at = heapOffset(tf.backend() as unknown as WasmBackend, probe);
+    probe.dispose();
+    assert.ok(at >= TWO_GIB, `high-heap mode, but a tensor sits at ${at}`);
+    console.log(`high heap: tensors at ${at} and up`);
+  }
 });
 
 test("registering twice changes nothing", () => {

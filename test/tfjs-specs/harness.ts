@@ -10,6 +10,7 @@ import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import { setTestEnvs, setupTestFilters } from "@tensorflow/tfjs-core/dist/jasmine_util";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../../lib/backends/wasm-training";
+import { highHeapMode, useHighHeapWasm } from "../helpers/high-heap";
 import { EXCLUDED_SPECS, STOCK_KERNELS_ENV } from "./wasm-spec-selection";
 
 export interface SpecSummary {
@@ -34,6 +35,8 @@ export function setUp(tfjsWasmDir: string): void {
   jasmine.DEFAULT_TIMEOUT_INTERVAL = 20000;
   jasmineEnv = jasmine.getEnv();
   setWasmPaths(tfjsWasmDir);
+  // Every suite creates the backend anew (jasmine_util resets the engine), each time past 2 GiB.
+  if (highHeapMode()) useHighHeapWasm();
   if (!process.env[STOCK_KERNELS_ENV]) registerWasmTrainingKernels();
   setTestEnvs([{ name: "wasm", backendName: "wasm", isDataSync: true }]);
   // An include of "" takes every spec of the loaded files, less the exclusions.

@@ -5,7 +5,7 @@ import { FusedBatchNorm, util } from "@tensorflow/tfjs-core";
 import type { FusedBatchNormAttrs, KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { trainingKernels } from "./kernel-module";
 import { runStockKernel } from "./stock-kernels";
-import { heapOffset, type WasmBackend } from "./wasm-backend";
+import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
 
 type Inputs = { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo };
 
@@ -26,13 +26,13 @@ function fusedBatchNorm(args: { inputs: Inputs; backend: WasmBackend; attrs: Fus
     return runStockKernel(FusedBatchNorm, backend, inputs as unknown as NamedTensorInfoMap, { varianceEpsilon });
   }
   const out = backend.makeOutput(x.shape, "float32");
-  const scratch = backend.wasm._malloc(8 * channels);
+  const scratch = allocateScratch(backend, 8 * channels);
   const heap = backend.wasm.HEAPF32;
   const at = (t: TensorInfo | undefined) => (t ? heapOffset(backend, t) / 4 : -1);
-  const [varianceAt, scaleAt, offsetAt] = [at(variance), at(scale), at(offset)];
+  const [varianceAt, scaleAt, offsetAt, factorAt] = [at(variance), at(scale), at(offset), scratch / 4];
   for (let c = 0; c < channels; c++) {
-    heap[scratch / 4 + c] = (scaleAt < 0 ? 1 : heap[scaleAt + c]) / Math.sqrt(heap[varianceAt + c] + varianceEpsilon);
-    heap[scratch / 4 + channels + c] = offsetAt < 0 ? 0 : heap[offsetAt + c];
+    heap[factorAt + c] = (scaleAt < 0 ? 1 : heap[scaleAt + c]) / Math.sqrt(heap[varianceAt + c] + varianceEpsilon);
+    heap[factorAt + channels + c] = offsetAt < 0 ? 0 : heap[offsetAt + c];
   }
   trainingKernels(backend).batch_norm_f32(
     heapOffset(backend, x), heapOffset(backend, mean), scratch, scratch + 4 * channels, heapOffset(backend, out),

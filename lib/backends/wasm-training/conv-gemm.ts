@@ -8,7 +8,7 @@ import { backend_util, Conv2D, FusedConv2D } from "@tensorflow/tfjs-core";
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { convKernel, isChannelBias, type ConvAttrs, type ConvInputs } from "./fused-conv";
 import { trainingKernels } from "./kernel-module";
-import { heapOffset, type WasmBackend } from "./wasm-backend";
+import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
 
 type Shape4 = [number, number, number, number];
 
@@ -32,9 +32,8 @@ function convGemm(inputs: ConvInputs, backend: WasmBackend, attrs: ConvAttrs, cl
   const pixels = info.batchSize * info.outHeight * info.outWidth;
   if (pixels === 0) return out;
   const kernels = trainingKernels(backend);
-  const heap = backend.wasm;
-  const packed = heap._malloc(4 * depth * Math.ceil(outChannels / 8) * 8); // the filter in panels of 8 columns
-  const rows = pointwise ? 0 : heap._malloc(4 * GATHERED_BLOCK);
+  const packed = allocateScratch(backend, 4 * depth * Math.ceil(outChannels / 8) * 8); // the filter in panels of 8 columns
+  const rows = pointwise ? 0 : allocateScratch(backend, 4 * GATHERED_BLOCK);
   const [xAt, filterAt, biasAt, outAt] = [heapOffset(backend, x), heapOffset(backend, filter), bias ? heapOffset(backend, bias) : 0, heapOffset(backend, out)];
   try {
     if (pointwise) kernels.pointwise_conv_f32(xAt, filterAt, biasAt, packed, outAt, pixels, depth, outChannels, ...clamp);
@@ -45,8 +44,8 @@ function convGemm(inputs: ConvInputs, backend: WasmBackend, attrs: ConvAttrs, cl
         top, left, ...clamp);
     }
   } finally {
-    heap._free(packed);
-    if (rows) heap._free(rows);
+    backend.wasm._free(packed);
+    if (rows) backend.wasm._free(rows);
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { backend_util, BatchMatMul, Conv2DBackpropInput, util } from "@tensorflo
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { trainingKernels } from "./kernel-module";
 import { runStockKernel } from "./stock-kernels";
-import { heapOffset, type WasmBackend } from "./wasm-backend";
+import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
 
 type Args = { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackend; attrs: Conv2DBackpropInputAttrs };
 
@@ -36,7 +36,7 @@ function pointwise(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, inf
 
 function general(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const dx = backend.makeOutput(info.inShape, "float32");
-  const transposedFilter = backend.wasm._malloc(4 * filter.shape.reduce((a, b) => a * b, 1));
+  const transposedFilter = allocateScratch(backend, 4 * util.sizeFromShape(filter.shape));
   trainingKernels(backend).conv2d_input_grad(
     heapOffset(backend, dy), heapOffset(backend, filter), transposedFilter, heapOffset(backend, dx),
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,

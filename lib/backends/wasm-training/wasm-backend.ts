@@ -20,7 +20,17 @@ export interface WasmBackend {
   incRef(dataId: object): void;
 }
 
-/** Byte offset of a tensor's data in the wasm heap. */
+/** Byte offset of a tensor's data in the wasm heap (tfjs stores it unsigned). */
 export function heapOffset(backend: WasmBackend, tensor: TensorInfo): number {
-  return backend.dataIdMap.get(tensor.dataId).memoryOffset;
+  return backend.dataIdMap.get(tensor.dataId).memoryOffset >>> 0;
+}
+
+/**
+ * `bytes` of scratch in the wasm heap, as an unsigned byte offset. emscripten's `_malloc`
+ * returns a signed i32: past 2 GiB of heap it is negative, and a typed array silently drops
+ * writes at a negative index (wasm32 addresses are unsigned; the heap may reach 4 GiB).
+ * Release it with `backend.wasm._free`.
+ */
+export function allocateScratch(backend: WasmBackend, bytes: number): number {
+  return backend.wasm._malloc(bytes) >>> 0;
 }

@@ -1,0 +1,62 @@
+// The wasm heap past 2 GiB (a MobileNetV2-1.0 training step grows it to about 3.2 GiB): pointers
+// there are >= 2^31, which emscripten's _malloc returns as negative numbers. Checks the high-heap
+// test mode itself, the kernel that broke, and runs the wasm kernel tests in that mode.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels } from "../lib/backends/wasm-training";
+import { allocateScratch, heapOffset, type WasmBackend } from "../lib/backends/wasm-training/wasm-backend";
+import { Rng } from "../lib/random";
+import { HIGH_HEAP_ENV, TWO_GIB, useHighHeapWasm } from "./helpers/high-heap";
+
+let backend: WasmBackend;
+
+test.before(async () => {
+  useHighHeapWasm();
+  assert.ok(await tf.setBackend("wasm"));
+  registerWasmTrainingKernels();
+  backend = tf.backend() as unknown as WasmBackend;
+});
+
+test("in high-heap mode tensors and scratch sit above 2 GiB, in memory filled with NaN", () => {
+  assert.ok(backend.wasm.HEAPU8.length > TWO_GIB, `heap is ${backend.wasm.HEAPU8.length} bytes`);
+  const scratch = allocateScratch(backend, 4 * 64);
+  try {
+    assert.ok(scratch >= TWO_GIB, `scratch at ${scratch}`);
+    assert.ok(Number.isNaN(backend.wasm.HEAPF32[scratch / 4 + 17]), "freed memory is not poisoned");
+  } finally {
+    backend.wasm._free(scratch);
+  }
+  const t = tf.zeros([1000]);
+  assert.ok(heapOffset(backend, t) >= TWO_GIB, `tensor at ${heapOffset(backend, t)}`);
+  t.dispose();
+});
+
+test("per-channel batch norm above 2 GiB equals a plain JavaScript reference", () => {
+  const rng = new Rng(12);
+  const [rows, channels] = [2 * 4 * 4, 8];
+  const draw = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
+  const [x, mean, variance, offset, scale] = [draw(rows * channels, -2, 2), draw(channels, -1, 1), draw(channels, 0.5, 2),
+    draw(channels, -1, 1), draw(channels, 0.5, 1.5)];
+  const out = tf.tidy(() => tf.batchNorm(tf.tensor4d(x, [2, 4, 4, channels]), tf.tensor1d(mean), tf.tensor1d(variance),
+    tf.tensor1d(offset), tf.tensor1d(scale), 1e-3)).dataSync();
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) {
+    const c = i % channels;
+    const expected = (x[i] - mean[c]) * scale[c] / Math.sqrt(variance[c] + 1e-3) + offset[c];
+    worst = Math.max(worst, Math.abs(out[i] - expected));
+  }
+  assert.ok(worst < 1e-5, `largest difference ${worst}`);
+});
+
+test("the wasm kernel tests pass with the heap grown past 2 GiB", () => {
+  const run = spawnSync(process.execPath, ["--import", "tsx", "--test", path.join(__dirname, "wasm-kernels.test.ts")], {
+    encoding: "utf8", env: { ...process.env, [HIGH_HEAP_ENV]: "1" }, timeout: 600_000,
+  });
+  assert.equal(run.status, 0, `${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+  assert.match(run.stdout, /# fail 0/);
+  assert.match(run.stdout, /high heap: tensors at/);
+});
