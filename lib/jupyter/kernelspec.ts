@@ -60,9 +60,13 @@ export function installKernelSpec(opts: { user?: boolean } = {}): string {
   fs.mkdirSync(specDir, { recursive: true });
   fs.writeFileSync(path.join(specDir, "kernel.json"), JSON.stringify(kernelSpec(root), null, 2) + "\n");
   if (opts.user) {
-    execFileSync(findJupyter(), ["kernelspec", "install", "--user", "--replace", "--name", KERNEL_NAME, specDir], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    try {
+      execFileSync(findJupyter(), ["kernelspec", "install", "--user", "--replace", "--name", KERNEL_NAME, specDir], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message.trim()}\n${INSTALL_HINT}`);
+    }
   }
   return specDir;
 }
@@ -81,7 +85,7 @@ export function jupyterEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 const INSTALL_HINT =
-  "Install Jupyter with nbclient: on Debian/Ubuntu `apt-get install jupyter-notebook python3-nbconvert python3-nbclient`, " +
+  "Install Jupyter with nbclient: on Debian/Ubuntu `npm run setup` (as root) or `apt-get install python3-nbclient jupyter-client jupyter-notebook`, " +
   "elsewhere `pip install jupyterlab nbclient`.";
 
 /** A python interpreter that can import nbclient (Debian's /usr/bin/python3 first). */

@@ -1,7 +1,16 @@
-// What the notebooks need from the operating system, and installing it on Debian/Ubuntu.
+// What the project needs from the operating system, checked as the commands it runs (not only as
+// Python modules), and installing it on Debian/Ubuntu.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+
+/** An executable the project runs, with a cheap run of it that must succeed. */
+export interface Command {
+  /** The executable, looked up in the search path (see searchPath). */
+  name: string;
+  /** Its first word is looked up the same way; runs with the search path as PATH and must exit 0. */
+  probe: string[];
+}
 
 export interface Requirement {
   what: string;
@@ -9,16 +18,63 @@ export interface Requirement {
   debian: string[];
   /** How to get it elsewhere. */
   elsewhere: string;
-  present: () => boolean;
+  commands?: Command[];
+  /** Python modules the project imports; some python3 in the search path must import them all. */
+  pythonModules?: string[];
+  /** Anything that is no command (fonts). */
+  present?: () => boolean;
 }
 
-const DEBIAN_PYTHON = "/usr/bin/python3";
+/** Where commands are looked up: Debian's /usr/bin first (PATH may start with a pyenv python3 without Jupyter), then PATH. */
+export function searchPath(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...new Set(["/usr/bin", ...(env.PATH ?? "").split(path.delimiter).filter(Boolean)])];
+}
 
-function pythonHas(modules: string): boolean {
-  for (const python of [DEBIAN_PYTHON, "python3"]) {
-    if (spawnSync(python, ["-c", `import ${modules}`], { stdio: "ignore" }).status === 0) return true;
+/** Every executable file called `name` in `dirs` (or `name` itself when it is a path), in order. */
+export function whichAll(name: string, dirs: readonly string[]): string[] {
+  const candidates = name.includes("/") ? [name] : dirs.map((dir) => path.join(dir, name));
+  return candidates.filter((file) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The first of `name`'s executables in `dirs` that exits 0 with `args`, and the stderr of the last failure. */
+function firstThatRuns(name: string, args: string[], dirs: readonly string[]): { file?: string; error: string } {
+  let error = `\`${name}\` not found (looked in ${dirs.join(", ")})`;
+  for (const file of whichAll(name, dirs)) {
+    const env = { ...process.env, PATH: dirs.join(path.delimiter), PYDEVD_DISABLE_FILE_VALIDATION: "1" };
+    const run = spawnSync(file, args, { env, encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], timeout: 60_000 });
+    if (run.status === 0) return { file, error: "" };
+    const last = (run.stderr ?? "").trim().split("\n").pop();
+    error = `\`${[name, ...args].join(" ")}\` failed (${run.error?.message ?? `exit ${run.status}`})${last ? `: ${last}` : ""}`;
   }
-  return false;
+  return { error };
+}
+
+/** A python3 in `dirs` that imports all of `modules`. */
+export function findPythonWith(modules: readonly string[], dirs: readonly string[] = searchPath()): string | undefined {
+  return firstThatRuns("python3", ["-c", `import ${modules.join(", ")}`], dirs).file;
+}
+
+/** What is wrong with a requirement (empty when it is met). */
+export function problems(requirement: Requirement, dirs: readonly string[] = searchPath()): string[] {
+  const found: string[] = [];
+  for (const command of requirement.commands ?? []) {
+    if (whichAll(command.name, dirs).length === 0) found.push(`\`${command.name}\` not found (looked in ${dirs.join(", ")})`);
+    else {
+      const { file, error } = firstThatRuns(command.probe[0], command.probe.slice(1), dirs);
+      if (!file) found.push(error);
+    }
+  }
+  const modules = requirement.pythonModules ?? [];
+  if (modules.length > 0 && !findPythonWith(modules, dirs)) found.push(`no python3 imports ${modules.join(", ")}`);
+  if (requirement.present && !requirement.present()) found.push("not found");
+  return found;
 }
 
 function hasFonts(): boolean {
@@ -31,12 +87,29 @@ function hasFonts(): boolean {
   return roots.some((root) => walk(root, 3));
 }
 
+/** What `npm start` (and `npm run setup`) installs. */
 export const REQUIREMENTS: readonly Requirement[] = [
   {
-    what: "Jupyter (notebook server, nbclient and nbconvert) to run notebooks",
-    debian: ["jupyter-notebook", "python3-nbclient", "python3-nbconvert"],
-    elsewhere: "pip install jupyterlab nbclient nbconvert",
-    present: () => pythonHas("nbclient, nbconvert, nbformat, jupyter_client, notebook"),
+    what: "nbclient, which executes the notebooks headless through the project's kernel (npm start, npm run nb)",
+    debian: ["python3-nbclient"],
+    elsewhere: "pip install nbclient",
+    pythonModules: ["nbclient", "nbformat", "jupyter_client"],
+  },
+  {
+    what: "the `jupyter kernelspec` command, which registers the kernel TypeScript (charid)",
+    debian: ["jupyter-client"],
+    elsewhere: "pip install jupyter_client",
+    commands: [
+      { name: "jupyter", probe: ["jupyter", "--version"] },
+      { name: "jupyter-kernelspec", probe: ["jupyter", "kernelspec", "--version"] },
+    ],
+  },
+  {
+    what: "the classic Jupyter Notebook server, for npm run notebook",
+    debian: ["jupyter-notebook"],
+    elsewhere: "pip install notebook",
+    commands: [{ name: "jupyter-notebook", probe: ["jupyter", "notebook", "--version"] }],
+    pythonModules: ["notebook"],
   },
   {
     what: "a TrueType font, for text drawn into images",
@@ -46,40 +119,54 @@ export const REQUIREMENTS: readonly Requirement[] = [
   },
 ];
 
+/** What `npm test` needs on top (`npm run setup -- --tests`). */
 export const TEST_REQUIREMENTS: readonly Requirement[] = [
   {
     what: "PyTorch and torchvision, the numerical oracle of the parity tests (never used at run time)",
     debian: ["python3-torch", "python3-torchvision"],
     elsewhere: "pip install torch torchvision",
-    present: () => spawnSync(DEBIAN_PYTHON, ["-c", "import torch, torchvision"], { stdio: "ignore" }).status === 0,
+    pythonModules: ["torch", "torchvision", "PIL", "numpy"],
   },
   {
     what: "clang and lld, to check that the committed wasm kernels match their C sources",
     debian: ["clang", "lld"],
     elsewhere: "install clang 14 and lld",
-    present: () => spawnSync("clang", ["--version"], { stdio: "ignore" }).status === 0 && spawnSync("wasm-ld", ["--version"], { stdio: "ignore" }).status === 0,
+    commands: [
+      { name: "clang", probe: ["clang", "--version"] },
+      { name: "wasm-ld", probe: ["wasm-ld", "--version"] },
+    ],
   },
   {
     what: "Chromium, for the browser check of rendered notebooks",
     debian: ["chromium"],
     elsewhere: "install Chromium and put it on PATH",
-    present: () => fs.existsSync("/usr/bin/chromium") || spawnSync("chromium", ["--version"], { stdio: "ignore" }).status === 0,
+    commands: [{ name: "chromium", probe: ["chromium", "--version"] }],
   },
 ];
 
+/** The requirements that are not met, each with what is wrong. */
+export function checkSystem(requirements: readonly Requirement[], dirs: readonly string[] = searchPath()): { requirement: Requirement; problems: string[] }[] {
+  return requirements.map((requirement) => ({ requirement, problems: problems(requirement, dirs) })).filter((r) => r.problems.length > 0);
+}
+
+function describe(missing: ReturnType<typeof checkSystem>): string {
+  return missing.map(({ requirement, problems }) => `  - ${requirement.what}: ${problems.join("; ")}`).join("\n");
+}
+
 /**
- * Installs what is missing with apt-get when running as root on Debian; otherwise explains what to
- * install and throws.
+ * Installs what is missing with apt-get when running as root on Debian; otherwise says exactly what
+ * to install and throws.
  */
-export function ensureSystem(requirements: readonly Requirement[] = REQUIREMENTS, log: (line: string) => void = console.log): void {
-  const missing = requirements.filter((r) => !r.present());
+export function ensureSystem(requirements: readonly Requirement[] = REQUIREMENTS, log: (line: string) => void = console.log, dirs: readonly string[] = searchPath()): void {
+  const missing = checkSystem(requirements, dirs);
   if (missing.length === 0) return;
-  const packages = [...new Set(missing.flatMap((r) => r.debian))];
+  const packages = [...new Set(missing.flatMap((m) => m.requirement.debian))];
   const canApt = process.getuid?.() === 0 && fs.existsSync("/usr/bin/apt-get");
   if (!canApt) {
     throw new Error(
-      "missing system packages:\n" +
-        missing.map((r) => `  - ${r.what}: on Debian/Ubuntu \`sudo apt-get install ${r.debian.join(" ")}\`; elsewhere ${r.elsewhere}`).join("\n"),
+      `missing:\n${describe(missing)}\n` +
+        `On Debian/Ubuntu: sudo apt-get install ${packages.join(" ")}\n` +
+        `Elsewhere: ${missing.map((m) => m.requirement.elsewhere).join("; ")}`,
     );
   }
   log(`installing with apt-get: ${packages.join(" ")}`);
@@ -90,6 +177,48 @@ export function ensureSystem(requirements: readonly Requirement[] = REQUIREMENTS
   };
   run(["update", "-q"]);
   run(["install", "-y", "-q", ...packages]);
-  const still = missing.filter((r) => !r.present());
-  if (still.length > 0) throw new Error(`still missing after apt-get: ${still.map((r) => r.what).join("; ")}`);
+  const still = checkSystem(requirements, dirs);
+  if (still.length > 0) throw new Error(`still missing after apt-get install ${packages.join(" ")}:\n${describe(still)}`);
+}
+
+/**
+ * The CI guard against a package list that only works because a package was installed by hand: every
+ * executable and Python module the checks found must belong to a listed Debian package or to one of
+ * their dependencies (Recommends not counted). Returns what is not; needs dpkg and apt-cache.
+ */
+export function notFromListedPackages(requirements: readonly Requirement[], dirs: readonly string[] = searchPath()): string[] {
+  const listed = requirements.flatMap((r) => r.debian);
+  const closure = spawnSync(
+    "apt-cache",
+    ["depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", ...listed],
+    { encoding: "utf8", maxBuffer: 64 * 2 ** 20 },
+  );
+  if (closure.status !== 0) return [`apt-cache depends failed: ${closure.stderr}`];
+  const allowed = new Set(closure.stdout.split("\n").filter((line) => /^[a-z0-9]/.test(line)).map((line) => line.trim()));
+  const files = requirements.map((requirement) => {
+    const found = (requirement.commands ?? []).map((c) => whichAll(c.name, dirs)[0]).filter((f): f is string => f !== undefined);
+    const modules = requirement.pythonModules ?? [];
+    const script = `import importlib\nfor m in ${JSON.stringify(modules)}: print(importlib.import_module(m).__file__)`;
+    for (const python of modules.length > 0 ? whichAll("python3", dirs) : []) {
+      const run = spawnSync(python, ["-c", script], { encoding: "utf8" });
+      if (run.status === 0) return [...found, python, ...run.stdout.split("\n").filter(Boolean)];
+    }
+    return found;
+  });
+  // One dpkg -S for all (a symlink may be owned under its own name or its target's): "pkg[:arch]: /path".
+  const queried = [...new Set(files.flat().flatMap((f) => [f, fs.realpathSync(f)]))];
+  const owners = new Map<string, string>();
+  for (const line of spawnSync("dpkg", ["-S", ...queried], { encoding: "utf8", maxBuffer: 16 * 2 ** 20 }).stdout.split("\n")) {
+    const match = /^([^\s:,]+)[^\s]*: (\/.*)$/.exec(line);
+    if (match && !line.startsWith("diversion")) owners.set(match[2], match[1]);
+  }
+  const found: string[] = [];
+  requirements.forEach((requirement, i) => {
+    for (const file of files[i]) {
+      const pkg = owners.get(file) ?? owners.get(fs.realpathSync(file));
+      if (!pkg) found.push(`${file} (${requirement.what}) belongs to no Debian package`);
+      else if (!allowed.has(pkg)) found.push(`${file} is from ${pkg}, which is neither listed nor a dependency of the list (${requirement.what})`);
+    }
+  });
+  return found;
 }
