@@ -5,10 +5,10 @@
 #define CHUNK_ROWS 64
 
 // out[r][c] = (x[r][c] - mean[c]) * factor[c] + offset[c], factor = scale / sqrt(variance + epsilon).
-EXPORT(batch_norm_f32)(const float *x, const float *mean, const float *factor, const float *offset, float *out, int rows,
-                       int channels) {
-  for (int r = 0; r < rows; r++, x += channels, out += channels) {
-    int c = 0;
+EXPORT(batch_norm_f32)(const float *x, const float *mean, const float *factor, const float *offset, float *out,
+                       size_t rows, size_t channels) {
+  for (size_t r = 0; r < rows; r++, x += channels, out += channels) {
+    size_t c = 0;
     for (; c + 4 <= channels; c += 4) {
       const f4 centred = wasm_f32x4_sub(f4_load(x + c), f4_load(mean + c));
       f4_store(out + c, f4_madd(f4_load(offset + c), centred, f4_load(factor + c)));
@@ -18,13 +18,13 @@ EXPORT(batch_norm_f32)(const float *x, const float *mean, const float *factor, c
 }
 
 static void grad_sums_chunk(const float *x, const float *dy, const float *mean, float *sum_dy, float *sum_dy_xc,
-                            int rows, int channels) {
-  int c = 0;
+                            size_t rows, size_t channels) {
+  size_t c = 0;
   for (; c + 8 <= channels; c += 8) {
     f4 s0 = wasm_f32x4_splat(0.0f), s1 = s0, p0 = s0, p1 = s0;
     const f4 m0 = f4_load(mean + c), m1 = f4_load(mean + c + 4);
     const float *xp = x + c, *dp = dy + c;
-    for (int r = 0; r < rows; r++, xp += channels, dp += channels) {
+    for (size_t r = 0; r < rows; r++, xp += channels, dp += channels) {
       const f4 d0 = f4_load(dp), d1 = f4_load(dp + 4);
       s0 = wasm_f32x4_add(s0, d0);
       s1 = wasm_f32x4_add(s1, d1);
@@ -36,7 +36,7 @@ static void grad_sums_chunk(const float *x, const float *dy, const float *mean, 
   }
   for (; c < channels; c++) {
     float s = 0.0f, p = 0.0f;
-    for (int r = 0; r < rows; r++) {
+    for (size_t r = 0; r < rows; r++) {
       const float d = dy[r * channels + c];
       s += d;
       p += d * (x[r * channels + c] - mean[c]);
@@ -48,10 +48,11 @@ static void grad_sums_chunk(const float *x, const float *dy, const float *mean, 
 
 // out[0..C) = sum over rows of dy, out[C..2C) = sum over rows of dy * (x - mean); chunked
 // partial sums keep the float32 rounding error small.
-EXPORT(batch_norm_grad_sums)(const float *x, const float *dy, const float *mean, float *out, int rows, int channels) {
+EXPORT(batch_norm_grad_sums)(const float *x, const float *dy, const float *mean, float *out, size_t rows,
+                             size_t channels) {
   fill_zero(out, 2 * channels);
-  for (int start = 0; start < rows; start += CHUNK_ROWS) {
+  for (size_t start = 0; start < rows; start += CHUNK_ROWS) {
     grad_sums_chunk(x + start * channels, dy + start * channels, mean, out, out + channels,
-                    min_int(CHUNK_ROWS, rows - start), channels);
+                    min_size(CHUNK_ROWS, rows - start), channels);
   }
 }

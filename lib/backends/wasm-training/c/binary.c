@@ -24,10 +24,10 @@ static inline float apply1(float x, float y, int op) {
   }
 }
 
-static inline void run(const float *a, int a_row_step, int a_col_step, const float *b, int b_row_step, int b_col_step,
-                       float *out, int rows, int cols, int op) {
-  for (int r = 0; r < rows; r++, a += a_row_step, b += b_row_step, out += cols) {
-    int c = 0;
+static inline void run(const float *a, size_t a_row_step, size_t a_col_step, const float *b, size_t b_row_step,
+                       size_t b_col_step, float *out, size_t rows, size_t cols, int op) {
+  for (size_t r = 0; r < rows; r++, a += a_row_step, b += b_row_step, out += cols) {
+    size_t c = 0;
     for (; c + 4 <= cols; c += 4) {
       const f4 x = a_col_step ? f4_load(a + c) : f4_splat(a);
       const f4 y = b_col_step ? f4_load(b + c) : f4_splat(b);
@@ -37,8 +37,8 @@ static inline void run(const float *a, int a_row_step, int a_col_step, const flo
   }
 }
 
-EXPORT(binary_f32)(const float *a, int a_row_step, int a_col_step, const float *b, int b_row_step, int b_col_step,
-                   float *out, int rows, int cols, int op) {
+EXPORT(binary_f32)(const float *a, size_t a_row_step, size_t a_col_step, const float *b, size_t b_row_step,
+                   size_t b_col_step, float *out, size_t rows, size_t cols, int op) {
   switch (op) {
     case ADD: run(a, a_row_step, a_col_step, b, b_row_step, b_col_step, out, rows, cols, ADD); break;
     case SUB: run(a, a_row_step, a_col_step, b, b_row_step, b_col_step, out, rows, cols, SUB); break;

@@ -5,10 +5,10 @@
 // scratch). Fewer than 8 input channels (a network's first layer) use dot products over co.
 #include "kernels.h"
 
-static void tile_4x8(const float *dy, int ys, const float *wt, int cin, int cout, float *dx, int xs) {
+static void tile_4x8(const float *dy, size_t ys, const float *wt, size_t cin, size_t cout, float *dx, size_t xs) {
   f4 a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00;
   f4 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-  for (int co = 0; co < cout; co++, wt += cin) {
+  for (size_t co = 0; co < cout; co++, wt += cin) {
     const f4 w0 = f4_load(wt), w1 = f4_load(wt + 4);
     const f4 d0 = f4_splat(dy + co), d1 = f4_splat(dy + ys + co), d2 = f4_splat(dy + 2 * ys + co),
              d3 = f4_splat(dy + 3 * ys + co);
@@ -23,9 +23,9 @@ static void tile_4x8(const float *dy, int ys, const float *wt, int cin, int cout
   f4_accumulate(dx + 3 * xs, a30); f4_accumulate(dx + 3 * xs + 4, a31);
 }
 
-static void tile_1x4(const float *dy, const float *wt, int cin, int cout, float *dx) {
+static void tile_1x4(const float *dy, const float *wt, size_t cin, size_t cout, float *dx) {
   f4 a = wasm_f32x4_splat(0.0f), b = a;
-  int co = 0;
+  size_t co = 0;
   for (; co + 2 <= cout; co += 2, wt += 2 * cin) {
     a = f4_madd(a, f4_splat(dy + co), f4_load(wt));
     b = f4_madd(b, f4_splat(dy + co + 1), f4_load(wt + cin));
@@ -34,9 +34,9 @@ static void tile_1x4(const float *dy, const float *wt, int cin, int cout, float 
   f4_accumulate(dx, wasm_f32x4_add(a, b));
 }
 
-static float dot(const float *a, const float *b, int n) {
+static float dot(const float *a, const float *b, size_t n) {
   f4 acc = wasm_f32x4_splat(0.0f);
-  int i = 0;
+  size_t i = 0;
   for (; i + 4 <= n; i += 4) acc = f4_madd(acc, f4_load(a + i), f4_load(b + i));
   float sum = wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) + wasm_f32x4_extract_lane(acc, 2) +
               wasm_f32x4_extract_lane(acc, 3);
@@ -45,12 +45,12 @@ static float dot(const float *a, const float *b, int n) {
 }
 
 // dx[r * xs + ci] += sum_co dy[r * ys + co] * w[ci][co] for r < rows; wt is w transposed.
-static void accumulate_dy_wt(const float *dy, int ys, const float *w, const float *wt, int rows, float *dx, int xs,
-                             int cin, int cout) {
-  int ci = 0;
+static void accumulate_dy_wt(const float *dy, size_t ys, const float *w, const float *wt, size_t rows, float *dx,
+                             size_t xs, size_t cin, size_t cout) {
+  size_t ci = 0;
   if (cin >= 8) {
     for (; ci + 8 <= cin; ci += 8) {
-      int r = 0;
+      size_t r = 0;
       for (; r + 4 <= rows; r += 4) tile_4x8(dy + r * ys, ys, wt + ci, cin, cout, dx + r * xs + ci, xs);
       for (; r < rows; r++) {
         tile_1x4(dy + r * ys, wt + ci, cin, cout, dx + r * xs + ci);
@@ -58,38 +58,40 @@ static void accumulate_dy_wt(const float *dy, int ys, const float *w, const floa
       }
     }
     for (; ci + 4 <= cin; ci += 4) {
-      for (int r = 0; r < rows; r++) tile_1x4(dy + r * ys, wt + ci, cin, cout, dx + r * xs + ci);
+      for (size_t r = 0; r < rows; r++) tile_1x4(dy + r * ys, wt + ci, cin, cout, dx + r * xs + ci);
     }
   }
   for (; ci < cin; ci++) {
-    for (int r = 0; r < rows; r++) dx[r * xs + ci] += dot(dy + r * ys, w + ci * cout, cout);
+    for (size_t r = 0; r < rows; r++) dx[r * xs + ci] += dot(dy + r * ys, w + ci * cout, cout);
   }
 }
 
-EXPORT(conv2d_input_grad)(const float *dy, const float *w, float *wt, float *dx, int batch, int in_h, int in_w,
-                          int cin, int out_h, int out_w, int cout, int filter_h, int filter_w, int stride_h,
-                          int stride_w, int pad_top, int pad_left) {
-  const int taps = filter_h * filter_w, tap_size = cin * cout;
-  for (int t = 0; t < taps; t++) {
-    for (int ci = 0; ci < cin; ci++) {
-      for (int co = 0; co < cout; co++) wt[t * tap_size + co * cin + ci] = w[t * tap_size + ci * cout + co];
+EXPORT(conv2d_input_grad)(const float *dy, const float *w, float *wt, float *dx, size_t batch, size_t in_h,
+                          size_t in_w, size_t cin, size_t out_h, size_t out_w, size_t cout, size_t filter_h,
+                          size_t filter_w, size_t stride_h, size_t stride_w, int pad_top, int pad_left) {
+  const size_t taps = filter_h * filter_w, tap_size = cin * cout;
+  for (size_t t = 0; t < taps; t++) {
+    for (size_t ci = 0; ci < cin; ci++) {
+      for (size_t co = 0; co < cout; co++) wt[t * tap_size + co * cin + ci] = w[t * tap_size + ci * cout + co];
     }
   }
   fill_zero(dx, batch * in_h * in_w * cin);
-  for (int n = 0; n < batch; n++) {
-    for (int oh = 0; oh < out_h; oh++) {
+  for (size_t n = 0; n < batch; n++) {
+    for (size_t oh = 0; oh < out_h; oh++) {
       const float *dy_row = dy + (n * out_h + oh) * out_w * cout;
-      for (int kh = 0; kh < filter_h; kh++) {
-        const int ih = oh * stride_h + kh - pad_top;
-        if (ih < 0 || ih >= in_h) continue;
-        float *dx_row = dx + (n * in_h + ih) * in_w * cin;
-        for (int kw = 0; kw < filter_w; kw++) {
-          int lo, hi;
-          valid_range(kw - pad_left, stride_w, in_w, out_w, &lo, &hi);
+      for (size_t kh = 0; kh < filter_h; kh++) {
+        const int ih = (int)(oh * stride_h + kh) - pad_top;
+        if (!inside(ih, in_h)) continue;
+        float *dx_row = dx + (n * in_h + (size_t)ih) * in_w * cin;
+        for (size_t kw = 0; kw < filter_w; kw++) {
+          const int shift = (int)kw - pad_left;
+          size_t lo, hi;
+          valid_range(shift, stride_w, in_w, out_w, &lo, &hi);
           if (lo >= hi) continue;
-          const int tap = (kh * filter_w + kw) * tap_size;
-          accumulate_dy_wt(dy_row + lo * cout, cout, w + tap, wt + tap, hi - lo,
-                           dx_row + (lo * stride_w + kw - pad_left) * cin, stride_w * cin, cin, cout);
+          const int iw = (int)(lo * stride_w) + shift; // >= 0: output column lo reads inside the image
+          const size_t tap = (kh * filter_w + kw) * tap_size;
+          accumulate_dy_wt(dy_row + lo * cout, cout, w + tap, wt + tap, hi - lo, dx_row + (size_t)iw * cin,
+                           stride_w * cin, cin, cout);
         }
       }
     }

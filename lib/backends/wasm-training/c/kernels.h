@@ -4,7 +4,14 @@
 #ifndef CHARID_KERNELS_H
 #define CHARID_KERNELS_H
 
+#include <stddef.h> // clang's own freestanding header: size_t
 #include <wasm_simd128.h>
+
+// Sizes, counts and flat offsets are size_t, unsigned: wasm32 addresses are unsigned and the
+// heap may grow to 4 GiB, so a tensor or an offset into one may lie past 2^31 bytes (JS passes
+// such pointers as numbers, which the i32 parameters receive bit for bit). Only positions that
+// can fall on padding (ih, iw, pad offsets and the arithmetic below) are signed int; they are
+// checked against 0 before they index anything.
 
 #define EXPORT(name) __attribute__((export_name(#name))) void name
 
@@ -20,17 +27,25 @@ static inline int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((
 static inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 static inline int max_int(int a, int b) { return a > b ? a : b; }
 static inline int min_int(int a, int b) { return a < b ? a : b; }
+static inline size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-static inline void fill_zero(float *p, int n) {
-  int i = 0;
+// Whether position i, perhaps on padding, lies inside [0, size).
+static inline int inside(int i, size_t size) { return i >= 0 && (size_t)i < size; }
+
+static inline void fill_zero(float *p, size_t n) {
+  size_t i = 0;
   for (; i + 4 <= n; i += 4) f4_store(p + i, wasm_f32x4_splat(0.0f));
   for (; i < n; i++) p[i] = 0.0f;
 }
 
-// Output positions o in [*lo, *hi) whose input position o * stride + offset lies in [0, size).
-static inline void valid_range(int offset, int stride, int size, int out_size, int *lo, int *hi) {
-  *lo = max_int(0, ceil_div(-offset, stride));
-  *hi = min_int(out_size, floor_div(size - 1 - offset, stride) + 1);
+// Output positions o in [*lo, *hi) whose input position o * stride + offset lies in [0, size);
+// 0 <= *lo <= *hi <= out_size, *lo == *hi when there are none.
+static inline void valid_range(int offset, int stride, int size, int out_size, size_t *lo, size_t *hi) {
+  const int first = min_int(out_size, max_int(0, ceil_div(-offset, stride)));
+  const int end = min_int(out_size, floor_div(size - 1 - offset, stride) + 1);
+  *lo = (size_t)first;
+  *hi = (size_t)max_int(first, end);
 }
 
 #endif
