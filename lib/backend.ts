@@ -3,6 +3,7 @@
 // Set CHARID_BACKEND=tensorflow|wasm|cpu (or pass `force`) to choose one.
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmTrainingKernels } from "./backends/wasm-training";
+import type { WasmBackend } from "./backends/wasm-training/wasm-backend";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -125,6 +126,15 @@ export async function selectBackend(force?: BackendName, log: (line: string) => 
     }
   }
   throw new Error(`backend ${order.join("/")} is not available here:\n  ${skipped.join("\n  ")}`);
+}
+
+/** The largest heap the wasm backend can grow to: wasm32 addresses 4 GiB, less one 64 KiB page. */
+export const WASM_HEAP_LIMIT_BYTES = 2 ** 32 - 2 ** 16;
+
+/** Size of the wasm backend's heap (it grows, never shrinks), or undefined on another backend. */
+export function wasmHeapBytes(): number | undefined {
+  if (tf.getBackend() !== "wasm") return undefined;
+  return (tf.backend() as unknown as WasmBackend).wasm.HEAPU8.length;
 }
 
 function firstLine(error: unknown): string {

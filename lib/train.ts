@@ -1,4 +1,5 @@
 export * from "./train/learner";
+export * from "./train/weight-health";
 export * from "./train/callbacks";
 export * from "./train/figures";
 export * from "./train/sources";

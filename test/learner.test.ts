@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { classesMissingFromTraining, EarlyStopping, Learner, loadMatchingWeights, SaveCheckpoints, TrainingDivergedError, type Batch, type BatchSource } from "../lib/train";
+import { classesMissingFromTraining, EarlyStopping, Learner, loadMatchingWeights, nonFiniteWeights, NonFiniteWeightsError, SaveCheckpoints, TrainingDivergedError, type Batch, type BatchSource } from "../lib/train";
 import { TinyImages, tinyModel, weightsOf } from "./helpers/tiny-training";
 
 const CLASSES = ["a", "b", "c"];
@@ -121,6 +121,48 @@ test("NaN loss stops training with a clear error and keeps the last good checkpo
   poisoned = true;
   await assert.rejects(learner.fit(1), (error: Error) => error instanceof TrainingDivergedError && /loss became NaN in epoch 2/.test(error.message));
   assert.deepEqual(fs.readFileSync(checkpoints.last), saved, "last good checkpoint untouched");
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** tinyModel with a BatchNormalization after conv1: its moving statistics are weights no gradient touches. */
+function tinyModelWithBatchNorm(): tf.LayersModel {
+  const input = tf.input({ shape: [8, 8, 3] });
+  let x = tf.layers.conv2d({ name: "conv1", filters: 4, kernelSize: 3, padding: "same", kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ name: "bn1" }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({ name: "relu", maxValue: 6 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.globalAveragePooling2d({ name: "pool" }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ name: "fc", units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+test("a moving variance gone infinite stops training by name, though the loss stays finite; the last good checkpoint is kept", async () => {
+  const dir = tempDir();
+  const checkpoints = new SaveCheckpoints(dir);
+  const model = tinyModelWithBatchNorm();
+  const movingVariance = model.getLayer("bn1").weights.find((w) => w.originalName.endsWith("moving_variance"))!;
+  let corrupt = false;
+  const losses: number[] = [];
+  const learner = learnerFor(model, { body: 0.01, fc: 0.05 }, {
+    callbacks: [checkpoints, {
+      onBatchEnd(_learner, batch) {
+        losses.push(batch.loss);
+        // What the >2 GiB pointer bug did: Infinity in the statistics, which training mode never reads.
+        if (corrupt) movingVariance.write(tf.fill(movingVariance.shape as number[], Infinity));
+      },
+    }],
+  });
+  await learner.fit(1);
+  const saved = fs.readFileSync(checkpoints.last);
+  corrupt = true;
+  await assert.rejects(learner.fit(1), (error: Error) =>
+    error instanceof NonFiniteWeightsError && error instanceof TrainingDivergedError &&
+    /in epoch 2: bn1\/moving_variance\./.test(error.message) && error.weights.length === 1);
+  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+  assert.equal(learner.epoch, 1);
+  assert.deepEqual(fs.readFileSync(checkpoints.last), saved, "last good checkpoint untouched");
+  await assert.rejects(learner.save(path.join(dir, "manual.ckpt")), /before saving .*manual\.ckpt: bn1\/moving_variance/);
+  assert.ok(!fs.existsSync(path.join(dir, "manual.ckpt")));
+  assert.deepEqual(nonFiniteWeights(tinyModelWithBatchNorm()), []);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

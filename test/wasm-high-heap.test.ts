@@ -60,3 +60,14 @@ test("the wasm kernel tests pass with the heap grown past 2 GiB", () => {
   assert.match(run.stdout, /# fail 0/);
   assert.match(run.stdout, /high heap: tensors at/);
 });
+
+test("a training step that overflows wasm32's 4 GiB says so, with what to lower", () => {
+  const run = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "helpers", "heap-exhaustion-cli.ts")], {
+    encoding: "utf8", timeout: 120_000,
+  });
+  const result = /^RESULT (.*)$/m.exec(run.stdout)?.[1];
+  assert.ok(result, `no result (exit ${run.status}):\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`);
+  assert.match(result, /^WasmHeapFullError: a training step on a batch of 4096x8x8x3 ran out of wasm memory at 4\.\d\d GiB/);
+  assert.match(result, /Lower the batch size or the image size/);
+  assert.match(result, /restart the kernel/);
+});

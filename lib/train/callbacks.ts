@@ -6,6 +6,7 @@ import { progress, type Progress } from "../progress";
 import { inKernel } from "../tslab";
 import { curvesFigure } from "./figures";
 import type { BatchEnd, Callback, EpochRecord, Learner } from "./learner";
+import { formatGiB } from "./weight-health";
 
 /** One progress line per epoch with images/s and ETA, and a summary line when it ends. */
 export class ShowProgress implements Callback {
@@ -22,7 +23,8 @@ export class ShowProgress implements Callback {
 
   onEpochEnd(_learner: Learner, r: EpochRecord): void {
     const valid = r.validLoss === undefined ? "" : ` · valid loss ${r.validLoss.toFixed(4)} acc ${(100 * r.validAccuracy!).toFixed(2)}%`;
-    this.bar?.finish(`train loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAccuracy).toFixed(2)}%${valid}`);
+    const heap = r.wasmHeapBytes === undefined ? "" : ` · wasm heap ${formatGiB(r.wasmHeapBytes)}`;
+    this.bar?.finish(`train loss ${r.trainLoss.toFixed(4)} acc ${(100 * r.trainAccuracy).toFixed(2)}%${valid}${heap}`);
     this.bar = undefined;
   }
 }

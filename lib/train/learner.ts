@@ -1,7 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference, type FoldedModel } from "../backends/folded-inference";
 import { DataParallel } from "../parallel/data-parallel";
+import { wasmHeapBytes } from "../backend";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
+import { assertFiniteWeights, explainingHeapExhaustion, TrainingDivergedError } from "./weight-health";
 
 /** One batch: NHWC images (or a trunk's features for them), int32 class indices, and where the images came from. */
 export interface Batch {
@@ -34,6 +36,8 @@ export interface EpochRecord {
   validAccuracy?: number;
   seconds: number;
   lrs: Record<string, number>;
+  /** The wasm backend's heap at the end of the epoch (wasm32 allows 4 GiB); absent on other backends. */
+  wasmHeapBytes?: number;
 }
 
 export interface BatchEnd {
@@ -96,8 +100,6 @@ interface AdamInternals {
   accBeta1: tf.Variable;
   accBeta2: tf.Variable;
 }
-
-export class TrainingDivergedError extends Error {}
 
 /**
  * Keeps a model, its parameter groups (one Adam each) and the training history between notebook
@@ -187,7 +189,7 @@ export class Learner {
       if (this.shares > 1 && this.networkFor(batch.x) === this.model) {
         ({ batchLoss, batchHits } = await this.parallelStep(batch, variables));
       } else {
-        const { loss, hits } = tf.tidy(() => {
+        const { loss, hits } = explainingHeapExhaustion(() => tf.tidy(() => {
           let hits: tf.Scalar | undefined;
           const { value, grads } = tf.variableGrads(() => {
             const logits = this.networkFor(batch.x).apply(batch.x, { training: true }) as tf.Tensor2D;
@@ -196,7 +198,7 @@ export class Learner {
           }, all);
           variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] }))));
           return { loss: value, hits: hits! };
-        });
+        }), `a training step on a batch of ${batch.x.shape.join("x")}`);
         batchLoss = loss.dataSync()[0];
         batchHits = hits.dataSync()[0];
         tf.dispose([loss, hits]);
@@ -214,12 +216,14 @@ export class Learner {
       for (const cb of this.callbacks) cb.onBatchEnd?.(this, { epoch: epochIndex + 1, images, totalImages: this.train.size, loss: lossSum / images });
     }
     if (images === 0) throw new Error("the training set yielded no batches");
+    assertFiniteWeights(this.model, `in epoch ${epochIndex + 1}`);
     const record: EpochRecord = {
       epoch: epochIndex + 1,
       trainLoss: lossSum / images,
       trainAccuracy: correct / images,
       seconds: 0,
       lrs: this.learningRates(),
+      wasmHeapBytes: wasmHeapBytes(),
     };
     if (this.valid) {
       const evaluation = await this.evaluate(this.valid);
@@ -275,10 +279,10 @@ export class Learner {
         const network = this.networkFor(batch.x);
         const shared = this.shares > 1 && network === this.model ? await (await this.dataParallel()).predict(batch.x) : undefined;
         const local = shared ? undefined : foldedFor(network);
-        const { loss, probs } = tf.tidy(() => {
+        const { loss, probs } = explainingHeapExhaustion(() => tf.tidy(() => {
           const logits = shared ?? (local!.predict(batch.x) as tf.Tensor2D);
           return { loss: crossEntropy(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
-        });
+        }), `evaluating a batch of ${batch.x.shape.join("x")}`);
         shared?.dispose();
         const n = batch.y.shape[0];
         lossSum += loss.dataSync()[0] * n;
@@ -313,8 +317,9 @@ export class Learner {
     throw new Error(`a batch row is ${rowShape} but the learner takes ${expected}: images of the model's input size, or features from its trunk`);
   }
 
-  /** Saves weights, optimiser states, rates, history and the epoch counter. */
+  /** Saves weights, optimiser states, rates, history and the epoch counter; refuses non-finite weights. */
   async save(file: string): Promise<void> {
+    assertFiniteWeights(this.model, `before saving ${file}`);
     const tensors = new Map<string, tf.Tensor>();
     for (const w of this.model.weights) tensors.set(`model/${w.originalName}`, w.read());
     const groups: CheckpointMeta["groups"] = [];
