@@ -107,6 +107,22 @@ function absorbPadding(conv: FoldedConv, input: Sym): { conv: FoldedConv; input:
   return { conv: { ...conv, pad: [[0, 0], [top, bottom], [left, right], [0, 0]] }, input: padded };
 }
 
+/** How many times each symbolic tensor is read in the graph that `inputs` describes, from `output` down. */
+function countReads(output: Sym, inputs: (t: Sym) => Sym[]): Map<number, number> {
+  const reads = new Map<number, number>();
+  const seen = new Set<number>();
+  const visit = (t: Sym) => {
+    if (seen.has(t.id)) return;
+    seen.add(t.id);
+    for (const u of inputs(t)) {
+      reads.set(u.id, (reads.get(u.id) ?? 0) + 1);
+      visit(u);
+    }
+  };
+  visit(output);
+  return reads;
+}
+
 function runFolded(f: FoldedConv, x: tf.Tensor4D, activation: Activation): tf.Tensor4D {
   const args = { x, filter: f.filter, strides: f.strides, pad: f.pad, dilations: f.dilations, bias: f.bias, activation };
   if (f.kind === "conv2d") return tf.fused.conv2d(args);
@@ -123,19 +139,9 @@ export interface FoldOptions {
 export function foldedInference(model: tf.LayersModel, options: FoldOptions = {}): FoldedModel {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) throw new Error("foldedInference takes a model with one input and one output");
   const inputId = model.inputs[0].id;
-  // How many times each symbolic tensor is read inside the graph: only a conv output read by its
-  // BatchNorm alone (and a BatchNorm output read by its ReLU alone) can be folded away.
-  const readers = new Map<number, number>();
-  const seen = new Set<number>();
-  const visit = (t: Sym) => {
-    if (seen.has(t.id)) return;
-    seen.add(t.id);
-    for (const u of inputsOf(t)) {
-      readers.set(u.id, (readers.get(u.id) ?? 0) + 1);
-      visit(u);
-    }
-  };
-  visit(model.outputs[0]);
+  // Only a conv output read by its BatchNorm alone (and a BatchNorm output read by its ReLU alone)
+  // can be folded away.
+  const readers = countReads(model.outputs[0], inputsOf);
   const folds = new Map<number, { conv: FoldedConv; input: Sym; activation: Activation }>();
   const plan = (t: Sym): void => {
     if (folds.has(t.id) || t.id === inputId) return;
@@ -165,25 +171,37 @@ export function foldedInference(model: tf.LayersModel, options: FoldOptions = {}
     for (const u of inputsOf(t)) plan(u);
   };
   plan(model.outputs[0]);
+  const foldedInputsOf = (t: Sym): Sym[] => {
+    const fold = folds.get(t.id);
+    return fold ? [fold.input] : inputsOf(t);
+  };
+  const reads = countReads(model.outputs[0], foldedInputsOf);
 
-  const evaluate = (t: Sym, x: tf.Tensor, memo: Map<number, tf.Tensor>): tf.Tensor => {
+  // An activation is freed as soon as its last reader has run, so the heap holds the live
+  // activations rather than all of them (a batch of 64 at 224 px: about a tenth).
+  const evaluate = (t: Sym, x: tf.Tensor, memo: Map<number, tf.Tensor>, left: Map<number, number>): tf.Tensor => {
     if (t.id === inputId) return x;
     const known = memo.get(t.id);
     if (known) return known;
     const fold = folds.get(t.id);
-    let y: tf.Tensor;
-    if (fold) y = runFolded(fold.conv, evaluate(fold.input, x, memo) as tf.Tensor4D, fold.activation);
-    else {
-      const inputs = inputsOf(t).map((u) => evaluate(u, x, memo));
-      y = t.sourceLayer.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false }) as tf.Tensor;
-    }
+    const sources = foldedInputsOf(t);
+    const inputs = sources.map((u) => evaluate(u, x, memo, left));
+    const y = fold
+      ? runFolded(fold.conv, inputs[0] as tf.Tensor4D, fold.activation)
+      : (t.sourceLayer.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false }) as tf.Tensor);
     memo.set(t.id, y);
+    for (const [i, u] of sources.entries()) {
+      const remaining = left.get(u.id)! - 1;
+      left.set(u.id, remaining);
+      // Layers that pass their input through (Dropout in inference) return the same tensor.
+      if (remaining === 0 && inputs[i] !== x && inputs[i] !== y) inputs[i].dispose();
+    }
     return y;
   };
   return {
     folded: folds.size,
     paddings: [...folds.values()].filter(({ conv }) => typeof conv.pad !== "string").length,
-    predict: (x) => tf.tidy(() => evaluate(model.outputs[0], x, new Map())),
+    predict: (x) => tf.tidy(() => evaluate(model.outputs[0], x, new Map(), new Map(reads))),
     dispose: () => {
       for (const { conv } of folds.values()) tf.dispose([conv.filter, conv.bias]);
       folds.clear();
