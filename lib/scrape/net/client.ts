@@ -173,7 +173,8 @@ export class HttpClient {
     for (let hop = 0; hop <= 5; hop++) {
       let exchange: Exchange;
       try {
-        exchange = (await this.withRetries(current, { ...this.limits, maxBytes: 500_000 }, 0)).exchange;
+        // RFC 9309 §2.5: crawlers parse at least 500 KiB of robots.txt.
+        exchange = (await this.withRetries(current, { ...this.limits, maxBytes: 500 * 1024 }, 0)).exchange;
       } catch (error) {
         if (error instanceof FetchError && error.kind === "blocked-address") return error;
         return DISALLOW_ALL(`${source} (unreachable: ${(error as Error).message}; everything assumed disallowed)`);
