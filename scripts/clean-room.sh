@@ -160,6 +160,7 @@ name=main phases "npm start began=> charid@[^ ]* start" "apt-get install began=i
   "notebook table (end)=^ *[0-9]+s notebook +status"
 if $full; then step tests "$test_line" in_root "$test_line"; fi
 
+summary+=("$(printf '%-12s %8s  %s' total "$(seconds $SECONDS)" "(removing the root follows)")")
 echo
 echo "clean room: every step passed (logs: $logs)"
 printf '%s\n' "${summary[@]}" | tee "$logs/summary.txt"

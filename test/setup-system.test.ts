@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { checkSystem, notFromListedPackages, problems, REQUIREMENTS, TEST_REQUIREMENTS, type Requirement } from "../lib/setup/system";
+import { checkSystem, FONT_FILES, notFromListedPackages, problems, REQUIREMENTS, TEST_REQUIREMENTS, type Requirement } from "../lib/setup/system";
 
 const ALL = [...REQUIREMENTS, ...TEST_REQUIREMENTS];
 const root = path.join(__dirname, "..");
@@ -90,10 +90,12 @@ const RUNS: Record<string, string[]> = {
   command: [], // canRun in lib/jupyter/kernelspec.ts: the candidates of findPython/findJupyter, whose paths are literals below
 };
 
+/** The project's code (without this check and its test), relative to the root. */
 function sourceFiles(): string[] {
-  const listed = spawnSync("git", ["ls-files", "lib", "scripts", "test", "bench"], { cwd: root, encoding: "utf8" });
-  assert.equal(listed.status, 0, listed.stderr);
-  return listed.stdout.split("\n").filter((f) => /\.(ts|cjs|py|sh)$/.test(f) && f !== "lib/setup/system.ts" && f !== "test/setup-system.test.ts");
+  const files = ["lib", "scripts", "test", "bench"].flatMap((dir) =>
+    (fs.readdirSync(path.join(root, dir), { recursive: true }) as string[]).map((f) => path.join(dir, f)),
+  );
+  return files.filter((f) => /\.(ts|cjs|py|sh)$/.test(f) && !f.includes("node_modules") && f !== "lib/setup/system.ts" && f !== "test/setup-system.test.ts");
 }
 
 test("every executable the project's code runs is named by a requirement (or provided otherwise, with the reason)", () => {
@@ -132,6 +134,16 @@ test("every Python module the project imports is named by a requirement (or is i
   assert.deepEqual(unnamed, []);
 });
 
+test("the font requirement names the file of every font the image generator draws text with", () => {
+  const scene = fs.readFileSync(path.join(root, "lib", "generate", "scene.ts"), "utf8");
+  const fonts = [...scene.matchAll(/\{ family: "([^"]+)", weight: "(\w+)"/g)];
+  assert.ok(fonts.length > 0, "no FONTS found in lib/generate/scene.ts");
+  for (const [, family, weight] of fonts) {
+    assert.equal(weight, "bold", "FONT_FILES holds the bold faces only");
+    assert.ok(FONT_FILES.includes(`${family.replace(/ /g, "")}-Bold.ttf`), `${family} bold is not in FONT_FILES`);
+  }
+});
+
 test("the CI guard names a command that comes from a package the list does not name", (t) => {
   const owned = spawnSync("dpkg", ["-S", "/usr/bin/python3"], { encoding: "utf8" });
   if (owned.status !== 0 || spawnSync("apt-cache", ["--version"]).status !== 0) return t.skip("needs dpkg, apt-cache and Debian's python3");
@@ -140,4 +152,10 @@ test("the CI guard names a command that comes from a package the list does not n
   assert.equal(foreign.length, 1, foreign.join("\n"));
   assert.match(foreign[0], /^\/usr\/bin\/python3 is from python3-minimal, which is neither listed nor a dependency of the list/);
   assert.deepEqual(notFromListedPackages([python(["python3"])], ["/usr/bin"]), [], "python3-minimal is a dependency of python3");
+  const fonts = ALL.find((r) => r.files?.().some((f) => f.endsWith(FONT_FILES[0])))!;
+  const condensed = fonts.files!().find((f) => f.endsWith("DejaVuSansCondensed-Bold.ttf"))!;
+  if (spawnSync("dpkg", ["-S", condensed]).status === 0) {
+    const withoutExtra = notFromListedPackages([{ ...fonts, debian: ["fonts-dejavu-core"] }]);
+    assert.deepEqual(withoutExtra.map((p) => p.split(",")[0]), [`${condensed} is from fonts-dejavu-extra`]);
+  }
 });

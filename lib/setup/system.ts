@@ -21,8 +21,8 @@ export interface Requirement {
   commands?: Command[];
   /** Python modules the project imports; some python3 in the search path must import them all. */
   pythonModules?: string[];
-  /** Anything that is no command (fonts). */
-  present?: () => boolean;
+  /** Files it provides that are no command (fonts, configuration); each must exist. */
+  files?: () => string[];
 }
 
 /** Where commands are looked up: Debian's /usr/bin first (PATH may start with a pyenv python3 without Jupyter), then PATH. */
@@ -73,18 +73,27 @@ export function problems(requirement: Requirement, dirs: readonly string[] = sea
   }
   const modules = requirement.pythonModules ?? [];
   if (modules.length > 0 && !findPythonWith(modules, dirs)) found.push(`no python3 imports ${modules.join(", ")}`);
-  if (requirement.present && !requirement.present()) found.push("not found");
+  const absent = (requirement.files?.() ?? []).filter((f) => !fs.existsSync(f));
+  if (absent.length > 0) found.push(`not found: ${absent.join(", ")}`);
   return found;
 }
 
-function hasFonts(): boolean {
+/** The font files lib/generate/scene.ts draws text with (its FONTS, bold). */
+export const FONT_FILES = ["DejaVuSans-Bold.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansCondensed-Bold.ttf"];
+
+/** Where each of the font files `names` is in the font folders (searched 3 levels deep); a pattern that names it where it is nowhere. */
+function findFonts(names: readonly string[]): string[] {
   const roots = ["/usr/share/fonts", "/usr/local/share/fonts", path.join(process.env.HOME ?? "/root", ".fonts")];
-  const walk = (dir: string, depth: number): boolean =>
-    fs.existsSync(dir) &&
-    fs.readdirSync(dir, { withFileTypes: true }).some((e) =>
-      e.isDirectory() ? depth > 0 && walk(path.join(dir, e.name), depth - 1) : /\.(ttf|otf)$/i.test(e.name),
-    );
-  return roots.some((root) => walk(root, 3));
+  const found = new Map<string, string>();
+  const walk = (dir: string, depth: number): void => {
+    if (!fs.existsSync(dir)) return;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) found.set(e.name, found.get(e.name) ?? path.join(dir, e.name));
+      else if (depth > 0) walk(path.join(dir, e.name), depth - 1);
+    }
+  };
+  roots.forEach((root) => walk(root, 3));
+  return names.map((name) => found.get(name) ?? `${roots[0]}/**/${name}`);
 }
 
 /** What `npm start` (and `npm run setup`) installs. */
@@ -112,10 +121,16 @@ export const REQUIREMENTS: readonly Requirement[] = [
     pythonModules: ["notebook"],
   },
   {
-    what: "a TrueType font, for text drawn into images",
-    debian: ["fonts-dejavu-core"],
-    elsewhere: "install any TrueType font package (e.g. DejaVu)",
-    present: hasFonts,
+    what: `the fonts text is drawn into the generated images with (${FONT_FILES.join(", ")})`,
+    debian: ["fonts-dejavu-core", "fonts-dejavu-extra"],
+    elsewhere: "install the DejaVu fonts",
+    files: () => findFonts(FONT_FILES),
+  },
+  {
+    what: "fontconfig's configuration (/etc/fonts/fonts.conf), which sharp reads to find those fonts",
+    debian: ["fontconfig-config"],
+    elsewhere: "install fontconfig",
+    files: () => ["/etc/fonts/fonts.conf"],
   },
 ];
 
@@ -176,7 +191,7 @@ export function ensureSystem(requirements: readonly Requirement[] = REQUIREMENTS
     if (result.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed (exit ${result.status})`);
   };
   run(["update", "-q"]);
-  // Without Recommends (on Debian 12 they would pull 300 packages, 1.3 GB, for these four): the list
+  // Without Recommends (on Debian 12 they would pull 300 packages, 1.3 GB, for the main job): the list
   // then is all that is needed, which the clean-room check (scripts/clean-room.sh) proves.
   run(["install", "-y", "-q", "--no-install-recommends", ...packages]);
   const still = checkSystem(requirements, dirs);
@@ -203,9 +218,12 @@ export function notFromListedPackages(requirements: readonly Requirement[], dirs
     const script = `import importlib\nfor m in ${JSON.stringify(modules)}: print(importlib.import_module(m).__file__)`;
     for (const python of modules.length > 0 ? whichAll("python3", dirs) : []) {
       const run = spawnSync(python, ["-c", script], { encoding: "utf8" });
-      if (run.status === 0) return [...found, python, ...run.stdout.split("\n").filter(Boolean)];
+      if (run.status === 0) {
+        found.push(python, ...run.stdout.split("\n").filter(Boolean));
+        break;
+      }
     }
-    return found;
+    return [...found, ...(requirement.files?.() ?? []).filter((f) => fs.existsSync(f))];
   });
   // One dpkg -S for all (a symlink may be owned under its own name or its target's): "pkg[:arch]: /path".
   const queried = [...new Set(files.flat().flatMap((f) => [f, fs.realpathSync(f)]))];
