@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend";
 import { foldedInference } from "../lib/backends/folded-inference";
-import { buildBackbone } from "../lib/models";
+import { BatchNorm, buildBackbone } from "../lib/models";
 
 test.before(async () => {
   await selectBackend("wasm", () => undefined);
@@ -50,6 +50,26 @@ for (const [arch, options, folds, paddings] of [
     x.dispose();
   });
 }
+
+test("a BatchNorm without gamma (Keras' scale=False) or beta (center=False) folds as gamma 1, beta 0", () => {
+  const input = tf.input({ shape: [8, 8, 3] });
+  let x = input;
+  for (const [name, options] of [["no_scale", { scale: false }], ["no_center", { center: false }]] as const) {
+    const conv = tf.layers.conv2d({ name: `${name}_conv`, filters: 6, kernelSize: 3, padding: "same", useBias: false, kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) });
+    x = tf.layers.reLU({ name: `${name}_relu` }).apply(new BatchNorm({ name: `${name}_bn`, ...options }).apply(conv.apply(x))) as tf.SymbolicTensor;
+  }
+  const m = tf.model({ inputs: input, outputs: x });
+  randomiseBatchNorms(m);
+  const folded = foldedInference(m);
+  assert.equal(folded.folded, 2);
+  const images = tf.randomNormal([2, 8, 8, 3], 0, 1, "float32", 2);
+  const expected = (m.predict(images) as tf.Tensor).dataSync();
+  const worst = Math.max(...folded.predict(images).dataSync().map((v, i) => Math.abs(v - expected[i])));
+  assert.ok(worst <= 1e-5, `largest difference ${worst}`);
+  images.dispose();
+  folded.dispose();
+  m.dispose();
+});
 
 test("folded inference frees each activation once read: its peak is the live set, not the sum of all", async () => {
   const m = await buildBackbone("mobilenet_v2", 7, { widthMultiplier: 0.35, inputSize: 96, seed: 5 });

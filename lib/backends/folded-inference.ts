@@ -9,6 +9,7 @@
 // walks its graph and snapshots the folded weights, so build a new one after the weights change.
 // Results agree with model.predict up to float rounding (test/perf-folded-inference.test.ts).
 import * as tf from "@tensorflow/tfjs";
+import { BatchNorm } from "../models/layers/batch-norm";
 
 type Sym = tf.SymbolicTensor;
 type Activation = "linear" | "relu" | "relu6";
@@ -61,7 +62,7 @@ function activationOf(layer: tf.layers.Layer): Activation | undefined {
 /** Folds `bn` (our BatchNorm, inference statistics) into `conv` (Conv2D or GroupedConv2D), or undefined if it cannot. */
 function foldConv(conv: tf.layers.Layer, bn: tf.layers.Layer, inChannels: number): FoldedConv | undefined {
   const cls = conv.getClassName();
-  if (cls !== "Conv2D" && cls !== "GroupedConv2D") return undefined;
+  if ((cls !== "Conv2D" && cls !== "GroupedConv2D") || !(bn instanceof BatchNorm)) return undefined;
   const c = config(conv);
   if (c.dataFormat !== undefined && c.dataFormat !== "channelsLast") return undefined;
   if (c.activation !== undefined && c.activation !== "linear") return undefined;
@@ -70,12 +71,12 @@ function foldConv(conv: tf.layers.Layer, bn: tf.layers.Layer, inChannels: number
   const weights = conv.getWeights();
   const kernel = weights[0] as tf.Tensor4D;
   const convBias = c.useBias ? (weights[1] as tf.Tensor1D) : undefined;
-  const [gamma, beta, mean, variance] = bn.getWeights();
-  const epsilon = Number(config(bn).epsilon ?? 1e-5);
+  const { gamma, beta, movingMean: mean, movingVariance: variance } = bn.inferenceParameters();
   return tf.tidy(() => {
-    const scale = tf.div(gamma, tf.sqrt(tf.add(variance, epsilon)));
+    // Without scale (center), gamma is 1 (beta is 0).
+    const scale = tf.div(gamma ?? 1, tf.sqrt(tf.add(variance, bn.epsilon)));
     const centred = convBias ? tf.sub(convBias, mean) : tf.neg(mean);
-    const shift = tf.add(beta, tf.mul(centred, scale));
+    const shift = tf.add(beta ?? 0, tf.mul(centred, scale));
     const [kh, kw, , out] = kernel.shape;
     const filter = groups === 1
       ? tf.mul(kernel, scale)

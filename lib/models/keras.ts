@@ -102,13 +102,13 @@ interface KerasBatchNormConfig {
 function toBatchNorm(layer: Record<string, unknown>): Record<string, unknown> {
   const { name, trainable, dtype, axis = -1, epsilon = 1e-3, momentum = 0.99, center = true, scale = true } = layer.config as KerasBatchNormConfig;
   const axes = Array.isArray(axis) ? axis : [axis];
-  if (axes.length !== 1 || (axes[0] !== -1 && axes[0] !== 3) || !center || !scale) {
+  if (axes.length !== 1 || (axes[0] !== -1 && axes[0] !== 3) || (!center && !scale)) {
     throw new Error(
-      `${name}: only a BatchNormalization over the last axis of NHWC features with center and scale can be loaded ` +
+      `${name}: only a BatchNormalization over the last axis of NHWC features with center or scale can be loaded ` +
         `(it has axis ${JSON.stringify(axis)}, center ${center}, scale ${scale})`,
     );
   }
-  const config = { name, trainable, epsilon, momentum, ...(typeof dtype === "string" ? { dtype } : {}) };
+  const config = { name, trainable, epsilon, momentum, scale, center, ...(typeof dtype === "string" ? { dtype } : {}) };
   return { ...layer, class_name: "BatchNorm", config };
 }
 

@@ -15,12 +15,18 @@ export interface BatchNormArgs extends LayerArgs {
    * PyTorch's momentum=0.1.
    */
   momentum?: number;
+  /** Learn a per-channel factor gamma (default true); without it the layer multiplies by 1, as Keras' scale=False. */
+  scale?: boolean;
+  /** Learn a per-channel offset beta (default true); without it the layer adds 0, as Keras' center=False. */
+  center?: boolean;
 }
 
 export class BatchNorm extends tf.layers.Layer {
   static readonly className = "BatchNorm";
   readonly epsilon: number;
   readonly momentum: number;
+  readonly scale: boolean;
+  readonly center: boolean;
   private gamma?: tf.LayerVariable;
   private beta?: tf.LayerVariable;
   private movingMean?: tf.LayerVariable;
@@ -30,6 +36,10 @@ export class BatchNorm extends tf.layers.Layer {
     super(args);
     this.epsilon = args.epsilon ?? 1e-5;
     this.momentum = args.momentum ?? 0.9;
+    this.scale = args.scale ?? true;
+    this.center = args.center ?? true;
+    // freezeBefore and parametersOf find a BatchNorm's block through its affine weights.
+    if (!this.scale && !this.center) throw new Error(`${this.name}: a BatchNorm needs scale or center (gamma or beta), or it could not be frozen`);
   }
 
   /** The learnable weights (gamma, beta), as opposed to the moving statistics (PyTorch's buffers). */
@@ -41,8 +51,8 @@ export class BatchNorm extends tf.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = shape[shape.length - 1];
     if (channels == null) throw new Error(`${this.name}: the channel axis must have a known size, got shape ${JSON.stringify(shape)}`);
-    this.gamma = this.addWeight("gamma", [channels], "float32", tf.initializers.ones());
-    this.beta = this.addWeight("beta", [channels], "float32", tf.initializers.zeros());
+    if (this.scale) this.gamma = this.addWeight("gamma", [channels], "float32", tf.initializers.ones());
+    if (this.center) this.beta = this.addWeight("beta", [channels], "float32", tf.initializers.zeros());
     this.movingMean = this.addWeight("moving_mean", [channels], "float32", tf.initializers.zeros(), undefined, false);
     this.movingVariance = this.addWeight("moving_variance", [channels], "float32", tf.initializers.ones(), undefined, false);
     this.built = true;
@@ -56,18 +66,28 @@ export class BatchNorm extends tf.layers.Layer {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const { gamma, beta, movingMean, movingVariance } = this.builtWeights();
     return tf.tidy(() => {
+      // tfjs-core's FusedBatchNorm fails on the gradient tape without a scale or an offset input.
+      const scale = gamma?.read() ?? tf.onesLike(movingMean.read());
+      const offset = beta?.read() ?? tf.zerosLike(movingMean.read());
       if (kwargs.training === true && this.trainable) {
         const axes = x.shape.slice(0, -1).map((_, i) => i);
         const { mean, variance } = tf.moments(x, axes);
         this.updateMovingStatistics(mean, variance, x.size / x.shape[x.shape.length - 1]);
-        return tf.batchNorm(x, mean, variance, beta.read(), gamma.read(), this.epsilon);
+        return tf.batchNorm(x, mean, variance, offset, scale, this.epsilon);
       }
-      return tf.batchNorm(x, movingMean.read(), movingVariance.read(), beta.read(), gamma.read(), this.epsilon);
+      return tf.batchNorm(x, movingMean.read(), movingVariance.read(), offset, scale, this.epsilon);
     });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum };
+    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum, scale: this.scale, center: this.center };
+  }
+
+  /** The inference-mode parameters; gamma and beta are absent without scale and center. */
+  inferenceParameters(): { gamma?: tf.Tensor1D; beta?: tf.Tensor1D; movingMean: tf.Tensor1D; movingVariance: tf.Tensor1D } {
+    const { gamma, beta, movingMean, movingVariance } = this.builtWeights();
+    const read = (w: tf.LayerVariable) => w.read() as tf.Tensor1D;
+    return { gamma: gamma && read(gamma), beta: beta && read(beta), movingMean: read(movingMean), movingVariance: read(movingVariance) };
   }
 
   /** As PyTorch: the moving variance follows the unbiased batch variance (n / (n - 1)). */
@@ -81,9 +101,9 @@ export class BatchNorm extends tf.layers.Layer {
     });
   }
 
-  private builtWeights(): Record<"gamma" | "beta" | "movingMean" | "movingVariance", tf.LayerVariable> {
+  private builtWeights(): { gamma?: tf.LayerVariable; beta?: tf.LayerVariable; movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable } {
     const { gamma, beta, movingMean, movingVariance } = this;
-    if (!gamma || !beta || !movingMean || !movingVariance) throw new Error(`${this.name} is used before it is built`);
+    if (!movingMean || !movingVariance) throw new Error(`${this.name} is used before it is built`);
     return { gamma, beta, movingMean, movingVariance };
   }
 }
