@@ -135,6 +135,8 @@ copy_in() {
   mkdir -p "$root/etc/ssl/certs"
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # What the Debian installer writes (a minbase root has none, and then localhost does not resolve).
+  printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' >"$root/etc/hosts"
   git clone -q --no-local "$project" "$root/root/charid"
   mount -t proc proc "$root/proc"
   mount -t sysfs sysfs "$root/sys"
