@@ -32,7 +32,8 @@ export async function loadKerasModel(dirOrModelJson: string, options: LoadKerasM
   const { numClasses, includeTop = true } = options;
   if (numClasses !== undefined && !includeTop) throw new Error("loadKerasModel: numClasses adds a head, so it cannot go with includeTop: false");
   const jsonFile = dirOrModelJson.endsWith(".json") ? dirOrModelJson : path.join(dirOrModelJson, MODEL_JSON);
-  const modelJson = readLayersModelJson(jsonFile);
+  if (!fs.existsSync(jsonFile)) throw new Error(`no converted Keras model at ${jsonFile}: the file is missing`);
+  const modelJson = checkLayersModelJson(JSON.parse(fs.readFileSync(jsonFile, "utf8")) as tf.io.ModelJSON, jsonFile);
   const model = await tf.loadLayersModel(fileHandler(jsonFile, modelJson));
   // As in loadModel: re-applying the flag makes the variables of layers saved as frozen untrainable.
   for (const layer of model.layers) layer.trainable = layer.trainable;
@@ -40,43 +41,51 @@ export async function loadKerasModel(dirOrModelJson: string, options: LoadKerasM
   if (detectKerasNaming(names) === undefined) {
     throw new Error(
       `${jsonFile}: the layer names (${names.slice(0, 8).join(", ")}, ...) follow no supported Keras naming scheme: ` +
-        `${KERAS_MOBILENET_V2.name} (Conv1, expanded_conv_*, block_N_*, Conv_1) or ${KERAS_RESNET.name} (conv1_conv, convK_blockM_*)`,
+        `${KERAS_MOBILENET_V2.name} (Conv1, expanded_conv_*, block_N_*, Conv_1), keras-inceptionv3 (conv2d_N, mixed0 ... mixed10) ` +
+        `or ${KERAS_RESNET.name} (conv1_conv, convK_blockM_*)`,
     );
   }
   if (numClasses !== undefined) return withNewHead(model, numClasses, options.seed);
   return includeTop ? model : tf.model({ inputs: model.inputs, outputs: pooledFeatures(model), name: model.name });
 }
 
-function readLayersModelJson(jsonFile: string): tf.io.ModelJSON {
-  if (!fs.existsSync(jsonFile)) throw new Error(`no converted Keras model at ${jsonFile}: the file is missing`);
-  const modelJson = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as tf.io.ModelJSON;
+/** `modelJson`, if it is a layers model with weights; `source` names it in the errors. */
+export function checkLayersModelJson(modelJson: tf.io.ModelJSON, source: string): tf.io.ModelJSON {
   const topology = (modelJson.modelTopology ?? {}) as Record<string, unknown>;
   if (modelJson.format === "graph-model" || "node" in topology) {
     throw new Error(
-      `${jsonFile} is a TensorFlow.js graph model, whose weights are frozen into the graph: graph models cannot be fine-tuned. ` +
+      `${source} is a TensorFlow.js graph model, whose weights are frozen into the graph: graph models cannot be fine-tuned. ` +
         `Convert the Keras model to a layers model with tensorflowjs_converter --input_format keras model.h5 <folder>`,
     );
   }
-  if (!("model_config" in topology || "class_name" in topology)) throw new Error(`${jsonFile} holds no TensorFlow.js layers model topology`);
-  if (!modelJson.weightsManifest?.length) throw new Error(`${jsonFile} lists no weights (weightsManifest): a backbone without weights is no use`);
+  if (!("model_config" in topology || "class_name" in topology)) throw new Error(`${source} holds no TensorFlow.js layers model topology`);
+  if (!modelJson.weightsManifest?.length) throw new Error(`${source} lists no weights (weightsManifest): a backbone without weights is no use`);
   return modelJson;
+}
+
+/**
+ * An IOHandler for tf.loadLayersModel that gives `modelJson` with freezable BatchNorm layers and
+ * the weight shards `readShards` returns (in the order of the manifest's paths); tfjs dequantizes
+ * quantized weights as the manifest says.
+ */
+export function layersModelHandler(modelJson: tf.io.ModelJSON, readShards: () => ArrayBuffer[] | Promise<ArrayBuffer[]>): tf.io.IOHandler {
+  return {
+    load: async () => {
+      const json: tf.io.ModelJSON = { ...modelJson, modelTopology: withFreezableBatchNorm(modelJson.modelTopology) as {} };
+      return tf.io.getModelArtifactsForJSON(json, async (manifest) => [tf.io.getWeightSpecs(manifest), tf.io.CompositeArrayBuffer.join(await readShards())]);
+    },
+  };
 }
 
 /** Reads the shards of the weights manifest, in order, from beside model.json. */
 function fileHandler(jsonFile: string, modelJson: tf.io.ModelJSON): tf.io.IOHandler {
   const dir = path.dirname(jsonFile);
   const shards = modelJson.weightsManifest.flatMap((group) => group.paths.map((file) => path.join(dir, file)));
-  return {
-    load: async () => {
-      const missing = shards.filter((file) => !fs.existsSync(file));
-      if (missing.length > 0) throw new Error(`${jsonFile}: weight shard ${missing.join(", ")} is missing (the model needs ${shards.length} shards)`);
-      const json: tf.io.ModelJSON = { ...modelJson, modelTopology: withFreezableBatchNorm(modelJson.modelTopology) as {} };
-      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const buffers = shards.map((file) => new Uint8Array(fs.readFileSync(file)).buffer);
-        return [tf.io.getWeightSpecs(manifest), tf.io.CompositeArrayBuffer.join(buffers)];
-      });
-    },
-  };
+  return layersModelHandler(modelJson, () => {
+    const missing = shards.filter((file) => !fs.existsSync(file));
+    if (missing.length > 0) throw new Error(`${jsonFile}: weight shard ${missing.join(", ")} is missing (the model needs ${shards.length} shards)`);
+    return shards.map((file) => new Uint8Array(fs.readFileSync(file)).buffer);
+  });
 }
 
 /** The topology with every BatchNormalization layer replaced by an equivalent BatchNorm. */
@@ -120,7 +129,8 @@ function pooledFeatures(model: tf.LayersModel): tf.SymbolicTensor {
   return output.rank === 4 ? globalAveragePool(output, "avg_pool") : output;
 }
 
-function withNewHead(model: tf.LayersModel, numClasses: number, seed?: number): tf.LayersModel {
+/** `model` with a new Dense head (named as Keras' classifier, `predictions`) for `numClasses`, on its (pooled) features. */
+export function withNewHead(model: tf.LayersModel, numClasses: number, seed?: number): tf.LayersModel {
   if (kerasHead(model) !== undefined) return replaceHead(model, numClasses, { name: KERAS_HEAD, seed, disposeOld: true }); // the loaded model is not used again
   const logits = withInitSeed(seed, () => linear(pooledFeatures(model), KERAS_HEAD, numClasses));
   return tf.model({ inputs: model.inputs, outputs: logits, name: model.name });
