@@ -70,6 +70,7 @@ test("a requirement is met when each of its commands is found and runs", () => {
 // What the project's code runs without a requirement, and why.
 const PROVIDED_ELSEWHERE: Record<string, string> = {
   node: "runs the project itself (Node 20; Debian 12's nodejs is 18)",
+  npm: "comes with Node 20, like node",
   sh: "dash, essential in Debian",
   "apt-get": "apt, which does the installing",
   "apt-cache": "apt, which does the installing",
