@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { withInitSeed } from "./models/builders";
 import { replaceHead } from "./models/head";
 import { loadKerasModel } from "./models/keras";
+import { loadNsfwjsBackbone, NSFWJS_BACKBONE_NAMES } from "./models/nsfwjs";
 import { mobilenetV2, type MobileNetV2Options } from "./models/mobilenet-v2";
 import { resnet18, resnet34, resnet50, resnet101, resnext50_32x4d, resnext101_32x8d, type ResNetOptions } from "./models/resnet";
 
@@ -29,6 +30,18 @@ export { replaceHead, type ReplaceHeadOptions } from "./models/head";
 export { withInitSeed } from "./models/builders";
 export { splitAtFreezePoint, type SplitModel } from "./models/split";
 export { loadKerasModel, type LoadKerasModelOptions } from "./models/keras";
+export {
+  isNsfwjsBackbone,
+  loadNsfwjsBackbone,
+  NSFWJS_BACKBONE_NAMES,
+  NSFWJS_BACKBONES,
+  nsfwjsProvenance,
+  type LoadNsfwjsOptions,
+  type NsfwjsBackbone,
+  type NsfwjsBackboneInfo,
+  type NsfwjsBackboneName,
+  type NsfwjsProvenance,
+} from "./models/nsfwjs";
 export { detectNaming, NAMING_SCHEMES, type NamingScheme, type NamingSchemeName } from "./models/naming";
 export { getWeights, loadModel, saveModel, setWeights, type LoadModelOptions } from "./models/io";
 
@@ -65,12 +78,23 @@ export function buildModel(name: Architecture, options: ModelOptions = {}): tf.L
   return withInitSeed(options.seed, () => BUILDERS[name](options));
 }
 
+/** The prefix of the nsfwjs package's pretrained Keras backbones: "nsfwjs:mobilenet_v2". */
+export const NSFWJS_PREFIX = "nsfwjs:";
+
 /**
  * A backbone with a fresh one-Linear head for `numClasses`: an architecture name builds our
- * torchvision-named model; a path loads a Keras-converted tfjs model (folder or model.json).
+ * torchvision-named model; "nsfwjs:<name>" loads the trunk of a model the nsfwjs package bundles
+ * (at options.inputSize, default its native size; see nsfwjsProvenance for where it comes from);
+ * a path loads a Keras-converted tfjs model (folder or model.json).
  */
 export async function buildBackbone(spec: string, numClasses: number, options: ModelOptions = {}): Promise<tf.LayersModel> {
   if (isArchitecture(spec)) return replaceHead(buildModel(spec, options), numClasses, { seed: options.seed, disposeOld: true });
+  if (spec.startsWith(NSFWJS_PREFIX)) {
+    if (options.widthMultiplier !== undefined) throw new Error(`widthMultiplier applies to the mobilenet_v2 architecture only, not ${spec}`);
+    const { model } = await loadNsfwjsBackbone(spec.slice(NSFWJS_PREFIX.length), { numClasses, inputSize: options.inputSize, seed: options.seed });
+    return model;
+  }
   if (fs.existsSync(spec)) return loadKerasModel(spec, { numClasses, seed: options.seed });
-  throw new Error(`backbone "${spec}" is neither an architecture (${ARCHITECTURES.join(", ")}) nor a Keras model folder or model.json`);
+  const nsfwjs = NSFWJS_BACKBONE_NAMES.map((name) => NSFWJS_PREFIX + name).join(", ");
+  throw new Error(`backbone "${spec}" is neither an architecture (${ARCHITECTURES.join(", ")}), a pretrained nsfwjs backbone (${nsfwjs}) nor a Keras model folder or model.json`);
 }
