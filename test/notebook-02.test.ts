@@ -31,7 +31,7 @@ async function saveAlienClassifier(classes: string[]): Promise<void> {
   const head = tf.layers.dense({ units: classes.length, name: "fc" });
   const model = tf.model({ inputs: input, outputs: head.apply(pooled) as tf.SymbolicTensor });
   head.setWeights([tf.zeros([3, classes.length]), tf.tensor1d(classes.map((c) => (c === "alien" ? 5 : 0)))]);
-  await saveClassifier(modelDir, model, { classes, imageSize: 32, backbone: "test" });
+  await saveClassifier(modelDir, model, { classes, input: { size: 32, convention: "torchvision" }, backbone: "test" });
 }
 
 test.before(async () => {

@@ -52,7 +52,7 @@ test("notebook 05 trains the phases, keeps checkpoints and saves the classifier"
   assert.equal(history.length, 2);
   assert.deepEqual(Object.values(history[1].lrs), [3e-4, 3e-4, 3e-4], "phase 2 runs at the lower rate");
   assert.ok(fs.existsSync(path.join(checkpointDir, "best.ckpt")));
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelDir, "classifier.json"), "utf8")).imageSize, 32);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelDir, "classifier.json"), "utf8")).input, { size: 32, convention: "torchvision" });
   assert.match(stdoutOf(training), /validation accuracy \d+\.\d+%/);
 });
 

@@ -50,7 +50,7 @@ test("the model-assisted filter flags images predicted as another class or with 
     label: unknown ? "green" : label, file: await solid(name, rgb), relative: `images/${label}/${name}`, url: `http://example.org/${name}`, rank: 0,
   });
   const images = [await image("red", "red.jpg", [250, 10, 10]), await image("red", "blue.jpg", [10, 10, 250]), await image("blue", "grey.jpg", [128, 128, 128]), await image("x", "green.jpg", [0, 200, 0], true)];
-  const verdicts = await reviewWithModel({ model: colourModel(), classes: ["red", "blue"], imageSize: 16 }, images, { minConfidence: 0.9 });
+  const verdicts = await reviewWithModel({ model: colourModel(), classes: ["red", "blue"], input: { size: 16, convention: "torchvision" } }, images, { minConfidence: 0.9 });
   assert.deepEqual(verdicts.map((v) => v.predicted), ["red", "blue", "blue", "blue"]);
   assert.deepEqual(verdicts[0].flags, [], "the model agrees with the query's class");
   assert.ok(verdicts[0].confidence > 0.99);

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { hashSeed, Rng } from "../random";
 import { augmentToNormalizedFloat, checkAugmentSpec, cropFrame, drawAugmentation, jitterFactor, needsWholeImage, type AugmentSpec } from "./augment";
+import type { InputConventionName } from "./input-convention";
 import { decodeResized, decodeResizedImage, preprocessSpec, toNormalizedFloat, type PreprocessSpec, type RgbImage } from "./preprocess";
 
 export interface BatchImage {
@@ -36,6 +37,8 @@ export interface ImageBatchOptions {
   batchSize: number;
   /** Network input size; see preprocessSpec. */
   size: number;
+  /** How pixels become the network's input (default torchvision's ImageNet normalisation). */
+  convention?: InputConventionName;
   shuffle?: boolean;
   seed?: number;
   epoch?: number;
@@ -147,7 +150,7 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     requireInteger("concurrency", concurrency, 1);
     requireInteger("startBatch", startBatch, 0);
     if (augment) checkAugmentSpec(augment);
-    this.spec = preprocessSpec(options.size);
+    this.spec = preprocessSpec(options.size, options.convention);
     this.limit = concurrencyLimit(concurrency);
   }
 

@@ -15,16 +15,22 @@
 import * as fs from "node:fs";
 import sharp, { type Sharp } from "sharp";
 
-export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
+import { inputConvention, type InputConventionName } from "./input-convention";
+
+export const IMAGENET_MEAN = inputConvention("torchvision").mean;
+export const IMAGENET_STD = inputConvention("torchvision").std;
 
 export interface PreprocessSpec {
   /** The short side is resized to this many pixels first. */
   resize: number;
   /** Then the centre `crop` x `crop` square is kept. */
   crop: number;
+  /** The model's input convention (see input-convention.ts): per output channel, (x - mean) / std. */
+  convention: InputConventionName;
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
+  /** Output channel c reads input channel 2 - c. */
+  bgr: boolean;
 }
 
 /** Python's round(): halves go to the even neighbour, as torchvision's CenterCrop computes. */
@@ -36,9 +42,15 @@ export function roundHalfEven(x: number): number {
 }
 
 /** 224 px -> resize 255, crop 224; other sizes keep the 255/224 ratio (96 -> 109). */
-export function preprocessSpec(size = 224): PreprocessSpec {
+export function preprocessSpec(size = 224, convention?: InputConventionName): PreprocessSpec {
   if (!Number.isInteger(size) || size < 1) throw new Error(`image size must be a positive integer, got ${size}`);
-  return { resize: roundHalfEven((size * 255) / 224), crop: size, mean: IMAGENET_MEAN, std: IMAGENET_STD };
+  const { name, mean, std, bgr } = inputConvention(convention);
+  return { resize: roundHalfEven((size * 255) / 224), crop: size, convention: name, mean, std, bgr };
+}
+
+/** The input channel that output channel `c` reads. */
+export function sourceChannel(spec: PreprocessSpec, c: number): number {
+  return spec.bgr ? 2 - c : c;
 }
 
 /** torchvision's Resize(int): the short side becomes `resize`, the long side int(resize * long / short). */
@@ -172,14 +184,14 @@ export interface NormalizeOptions {
   offset?: number;
 }
 
-/** HWC uint8 pixels -> HWC float32, ToTensor + optional brightness + Normalize. */
+/** HWC uint8 pixels -> HWC float32, ToTensor + optional brightness + the spec's convention. */
 export function toNormalizedFloat(pixels: Uint8Array, spec: PreprocessSpec, options: NormalizeOptions = {}): Float32Array {
   const brightness = options.brightness ?? 1;
   if (!(brightness >= 0)) throw new Error(`brightness factor must be >= 0, got ${brightness}`);
   const out = options.out ?? new Float32Array(pixels.length);
   const offset = options.offset ?? 0;
   if (offset + pixels.length > out.length) throw new Error("toNormalizedFloat: output array too small");
-  // 3 x 256 lookup table: each channel value maps to one float.
+  // 3 x 256 lookup table: each value of an output channel's source channel maps to one float.
   const table = new Float32Array(3 * 256);
   for (let channel = 0; channel < 3; channel++) {
     for (let value = 0; value < 256; value++) {
@@ -187,10 +199,11 @@ export function toNormalizedFloat(pixels: Uint8Array, spec: PreprocessSpec, opti
       table[channel * 256 + value] = (scaled - spec.mean[channel]) / spec.std[channel];
     }
   }
+  const [r0, r1, r2] = [0, 1, 2].map((c) => sourceChannel(spec, c));
   for (let i = 0; i < pixels.length; i += 3) {
-    out[offset + i] = table[pixels[i]];
-    out[offset + i + 1] = table[256 + pixels[i + 1]];
-    out[offset + i + 2] = table[512 + pixels[i + 2]];
+    out[offset + i] = table[pixels[i + r0]];
+    out[offset + i + 1] = table[256 + pixels[i + r1]];
+    out[offset + i + 2] = table[512 + pixels[i + r2]];
   }
   return out;
 }

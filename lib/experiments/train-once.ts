@@ -5,13 +5,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { UInt8Cache, type ImageBatchOptions } from "../data/batches";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
-import { buildBackbone, parametersOf, splitAtFreezePoint, unfreezeTop, type SplitModel } from "../models";
+import { parametersOf, splitAtFreezePoint, unfreezeTop, type SplitModel } from "../models";
+import { loadBackbone } from "../models/backbone";
 import { progress } from "../progress";
-import { loadMatchingWeights } from "../train/export";
 import { cachedFeatureSource, trunkDigest } from "../train/feature-cache";
 import { Learner, type BatchSource, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
 import { imageSource, labelledItems } from "../train/sources";
-import { resolveWeights } from "../weights";
 
 export interface ExperimentSettings {
   /** Shown in tables and charts, e.g. "hue 0.1" or "pretrained · 2 blocks". */
@@ -74,18 +73,18 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
   const { callbacks = [], decodeCache = decoded } = options;
   const started = Date.now();
   const classes = manifest.classes;
-  const shape = settings.backbone === "mobilenet_v2" ? { widthMultiplier: settings.widthMultiplier, inputSize: settings.imageSize } : { inputSize: settings.imageSize };
-  const model = await buildBackbone(settings.backbone, classes.length, { ...shape, seed: settings.seed });
+  const { model, input } = await loadBackbone(settings.backbone, {
+    numClasses: classes.length, imageSize: settings.imageSize, widthMultiplier: settings.widthMultiplier, weights: settings.weights, seed: settings.seed,
+  });
   let split: SplitModel | undefined;
   try {
-    if (settings.weights) await loadMatchingWeights(model, resolveWeights(settings.weights));
     const freezePoint = unfreezeTop(model, settings.unfreeze);
     split = settings.featureCache ? splitAtFreezePoint(model) : undefined;
     let train: BatchSource;
     let valid: BatchSource;
     let extractSeconds = 0;
     if (split) {
-      const base = { dir: settings.featureCache, size: settings.imageSize, batchSize: settings.batchSize, seed: settings.seed, decodeCache, digest: trunkDigest(split.trunk) };
+      const base = { dir: settings.featureCache, ...input, batchSize: settings.batchSize, seed: settings.seed, decodeCache, digest: trunkDigest(split.trunk) };
       const trainItems = labelledItems(manifest, trainingImages(manifest));
       const validItems = labelledItems(manifest, validationImages(manifest));
       const trainFeatures = await cachedFeatureSource(split.trunk, trainItems, { ...base, shuffle: true, augment: settings.augment, draws: settings.draws ?? settings.epochs, label: `${settings.label} train` });
@@ -93,7 +92,7 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
       extractSeconds = trainFeatures.extractSeconds + validFeatures.extractSeconds;
       [train, valid] = [trainFeatures, validFeatures];
     } else {
-      const base = { batchSize: settings.batchSize, size: settings.imageSize, seed: settings.seed, cache: decodeCache };
+      const base = { batchSize: settings.batchSize, ...input, seed: settings.seed, cache: decodeCache };
       train = imageSource(manifest, trainingImages(manifest), { ...base, shuffle: true, augment: settings.augment });
       valid = imageSource(manifest, validationImages(manifest), base);
     }

@@ -1,5 +1,6 @@
 // The optional model-assisted review: a trained classifier scores every scraped image and flags
 // the ones it would label differently or is unsure about, for a person (or the merge) to drop.
+import type { ModelInput } from "../data/input-convention";
 import type * as tf from "@tensorflow/tfjs";
 import { predictFiles } from "../train/predict";
 import type { ScrapedImage } from "./review";
@@ -31,7 +32,7 @@ export interface ReviewOptions {
 export interface ClassifierLike {
   model: tf.LayersModel;
   classes: string[];
-  imageSize: number;
+  input: ModelInput;
 }
 
 /**
@@ -44,7 +45,7 @@ export interface ClassifierLike {
 export async function reviewWithModel(classifier: ClassifierLike, images: readonly ScrapedImage[], options: ReviewOptions = {}): Promise<ModelVerdict[]> {
   const minConfidence = options.minConfidence ?? 0.3;
   const minClassProbability = options.minClassProbability ?? 0.02;
-  const predictions = await predictFiles(classifier.model, images.map((i) => i.file), { size: classifier.imageSize, batchSize: options.batchSize ?? 32 });
+  const predictions = await predictFiles(classifier.model, images.map((i) => i.file), { ...classifier.input, batchSize: options.batchSize ?? 32 });
   const n = classifier.classes.length;
   return images.map((image, row) => {
     const probabilities = predictions.probabilities.subarray(row * n, (row + 1) * n);

@@ -1,8 +1,11 @@
-// A trained classifier on disk: the tfjs model plus what is needed to use it (classes, input size).
+// A trained classifier on disk: the tfjs model plus what is needed to use it (classes, the input it
+// takes, where its backbone came from).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import type { ModelInput } from "../data/input-convention";
 import { writeJsonAtomic } from "../io";
+import type { BackboneProvenance } from "../models/backbone";
 import { getWeights, loadModel, saveModel } from "../models/io";
 import { readStateDict } from "../torch/state-dict";
 import { torchvisionToWeights } from "../torch/to-tfjs";
@@ -10,8 +13,15 @@ import { readCheckpoint } from "./checkpoint";
 
 export interface ClassifierInfo {
   classes: string[];
-  imageSize: number;
+  /** Size and pixel convention, from the backbone: predictions apply it without being told. */
+  input: ModelInput;
   backbone: string;
+  provenance?: BackboneProvenance;
+}
+
+/** classifier.json as written before the input convention travelled with the model. */
+interface LegacyClassifierInfo {
+  imageSize?: number;
 }
 
 export interface Classifier extends ClassifierInfo {
@@ -20,7 +30,7 @@ export interface Classifier extends ClassifierInfo {
 
 const INFO = "classifier.json";
 
-/** `dir/classifier.json` (classes, input size) beside the tfjs model in `dir/model/`. */
+/** `dir/classifier.json` (classes, input, backbone) beside the tfjs model in `dir/model/`. */
 export async function saveClassifier(dir: string, model: tf.LayersModel, info: ClassifierInfo): Promise<void> {
   await saveModel(model, path.join(dir, "model"));
   writeJsonAtomic(path.join(dir, INFO), info);
@@ -31,7 +41,8 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   if (!fs.existsSync(infoFile)) {
     throw new Error(`${dir} holds no trained classifier (${INFO} is missing): run notebooks/05-lr-schedule-training.ipynb first`);
   }
-  const info = JSON.parse(fs.readFileSync(infoFile, "utf8")) as ClassifierInfo;
+  const { imageSize, input, ...rest } = JSON.parse(fs.readFileSync(infoFile, "utf8")) as ClassifierInfo & LegacyClassifierInfo;
+  const info: ClassifierInfo = { ...rest, input: input ?? { size: imageSize!, convention: "torchvision" } };
   const model = await loadModel(path.join(dir, "model"));
   const outputs = (model.outputs[0].shape as number[])[1];
   if (outputs !== info.classes.length) throw new Error(`${dir}: the model has ${outputs} outputs but ${info.classes.length} classes are listed`);

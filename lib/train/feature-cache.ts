@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions, type UInt8Cache } from "../data/batches";
+import type { InputConventionName } from "../data/input-convention";
 import { preprocessSpec } from "../data/preprocess";
 import { writeFileAtomic, writeJsonAtomic } from "../io";
 import { progress } from "../progress";
@@ -18,8 +19,9 @@ const FORMAT = 1;
 export interface FeatureCacheOptions {
   /** Folder of the cache files, e.g. data/cache/features. */
   dir: string;
-  /** Model input size (preprocessing as preprocessSpec(size)). */
+  /** Model input size and convention (preprocessing as preprocessSpec(size, convention)). */
   size: number;
+  convention?: InputConventionName;
   /** Training augmentation; features are then cached for `draws` draws, epoch e using draw e mod draws. */
   augment?: ImageBatchOptions["augment"];
   /** Seeds the augmentation draws (and, in a source, the epoch order). */
@@ -79,7 +81,7 @@ export function trunkDigest(trunk: tf.LayersModel): string {
 export function featureKey(digest: string, items: readonly BatchImage[], options: FeatureCacheOptions, draw: number): string {
   const hash = createHash("sha256");
   const augmenting = options.augment !== undefined;
-  hash.update(JSON.stringify({ format: FORMAT, digest, spec: preprocessSpec(options.size), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
+  hash.update(JSON.stringify({ format: FORMAT, digest, spec: preprocessSpec(options.size, options.convention), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
   for (const { file } of items) {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
     hash.update(`\n${path.resolve(file)}:${stat?.size ?? -1}:${stat?.mtimeMs ?? -1}`);
@@ -125,6 +127,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
   const batches = new ImageBatches(items, {
     batchSize: options.batchSize ?? 32,
     size: options.size,
+    convention: options.convention,
     seed: options.seed ?? 0,
     epoch: draw,
     augment: options.augment,

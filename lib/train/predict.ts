@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference } from "../backends/folded-inference";
 import { ImageBatches } from "../data/batches";
-import { IMAGENET_MEAN, IMAGENET_STD } from "../data/preprocess";
+import { inputConvention, type InputConventionName, type ModelInput } from "../data/input-convention";
 
 export interface ImagePredictions {
   files: string[];
@@ -11,8 +11,7 @@ export interface ImagePredictions {
   failed: Map<number, string>;
 }
 
-export interface PredictOptions {
-  size: number;
+export interface PredictOptions extends ModelInput {
   batchSize?: number;
   /**
    * Test-time augmentation: brightness factors, one inference pass each, probabilities averaged.
@@ -30,6 +29,7 @@ export async function predictFiles(model: tf.LayersModel, files: readonly string
   const batches = new ImageBatches(files.map((file) => ({ file })), {
     batchSize: options.batchSize ?? 32,
     size: options.size,
+    convention: options.convention,
     onError: "flag",
     warn: () => {},
   });
@@ -37,7 +37,7 @@ export async function predictFiles(model: tf.LayersModel, files: readonly string
   try {
     for await (const batch of batches) {
       const summed = tf.tidy(() => {
-        const passes = factors.map((f) => tf.softmax(folded.predict(f === 1 ? batch.x : withBrightness(batch.x, f)) as tf.Tensor2D));
+        const passes = factors.map((f) => tf.softmax(folded.predict(f === 1 ? batch.x : withBrightness(batch.x, f, options.convention)) as tf.Tensor2D));
         return tf.div(tf.addN(passes), factors.length);
       });
       const values = summed.dataSync();
@@ -54,11 +54,12 @@ export async function predictFiles(model: tf.LayersModel, files: readonly string
   return { files: [...files], probabilities, failed };
 }
 
-/** torchvision adjust_brightness on an ImageNet-normalised batch: back to [0, 1], scale, clamp, renormalise. */
-export function withBrightness(x: tf.Tensor4D, factor: number): tf.Tensor4D {
+/** torchvision adjust_brightness on a normalised batch: back to [0, 1], scale, clamp, normalise again. */
+export function withBrightness(x: tf.Tensor4D, factor: number, convention?: InputConventionName): tf.Tensor4D {
   return tf.tidy(() => {
-    const mean = tf.tensor1d([...IMAGENET_MEAN]);
-    const std = tf.tensor1d([...IMAGENET_STD]);
+    const { mean: m, std: s } = inputConvention(convention);
+    const mean = tf.tensor1d([...m]);
+    const std = tf.tensor1d([...s]);
     const pixels = tf.add(tf.mul(x, std), mean);
     return tf.div(tf.sub(tf.clipByValue(tf.mul(pixels, factor), 0, 1), mean), std) as tf.Tensor4D;
   });

@@ -1,6 +1,7 @@
 // Batch sources for the Learner, built from a split manifest and the input pipeline.
 import type { AugmentSpec } from "../data/augment";
 import { ImageBatches, UInt8Cache, type BatchImage, type ImageBatchOptions } from "../data/batches";
+import type { InputConventionName } from "../data/input-convention";
 import { imagePath, type SplitManifest } from "../data/manifest";
 import type { LabelledImage } from "../data/scan";
 import type * as tf from "@tensorflow/tfjs";
@@ -11,6 +12,8 @@ export interface SourceOptions {
   batchSize: number;
   /** Model input size; images are resized to round(size * 255 / 224) and centre-cropped. */
   size: number;
+  /** The model's input convention (spread a backbone's `input` to pass both). */
+  convention?: InputConventionName;
   /** Training only: a new seeded order every epoch. */
   shuffle?: boolean;
   seed?: number;
@@ -29,6 +32,7 @@ export function imageSource(manifest: SplitManifest, images: readonly LabelledIm
   const base: ImageBatchOptions = {
     batchSize: options.batchSize,
     size: options.size,
+    convention: options.convention,
     shuffle: options.shuffle ?? false,
     seed: options.seed ?? 0,
     augment: options.augment && Object.keys(options.augment).length > 0 ? options.augment : undefined,

@@ -1,7 +1,7 @@
 // One training image through the augmented pipeline:
 //   Resize -> [RandomResizedCrop | RandomCrop | CenterCrop] -> [RandomRotation] -> [RandomHorizontalFlip]
 //   -> ToTensor -> [ColorJitter] -> Normalize
-import { toNormalizedFloat, type PreprocessSpec, type RgbImage } from "../preprocess";
+import { sourceChannel, toNormalizedFloat, type PreprocessSpec, type RgbImage } from "../preprocess";
 import { applyColour } from "./colour";
 import type { AugmentDraw, CropFrame } from "./draw";
 import { applyGeometry } from "./geometry";
@@ -35,10 +35,11 @@ export function augmentToNormalizedFloat(image: RgbImage, spec: PreprocessSpec, 
   if (offset + unit.length > out.length) throw new Error("augmentToNormalizedFloat: output array too small");
   const [m0, m1, m2] = spec.mean;
   const [s0, s1, s2] = spec.std;
+  const [r0, r1, r2] = [0, 1, 2].map((c) => sourceChannel(spec, c));
   for (let i = 0; i < unit.length; i += 3) {
-    out[offset + i] = (unit[i] - m0) / s0;
-    out[offset + i + 1] = (unit[i + 1] - m1) / s1;
-    out[offset + i + 2] = (unit[i + 2] - m2) / s2;
+    out[offset + i] = (unit[i + r0] - m0) / s0;
+    out[offset + i + 1] = (unit[i + r1] - m1) / s1;
+    out[offset + i + 2] = (unit[i + r2] - m2) / s2;
   }
   return out;
 }
