@@ -19,7 +19,7 @@ export interface ExperimentSettings {
   backbone: string;
   widthMultiplier?: number;
   imageSize: number;
-  /** "embedded", a .pth / model folder / .ckpt path, or "" for random initialisation. */
+  /** "embedded", a .pth / model folder / .ckpt path, "random", or "" (an architecture: random init; a package backbone: its own). */
   weights: string;
   /** Blocks trained below the head: 0 = head only, -1 = all. */
   unfreeze: number;
@@ -40,6 +40,8 @@ export interface ExperimentResult {
   label: string;
   seed: number;
   weights: string;
+  /** Whether the backbone started from pretrained weights (its provenance), for the pretrained-vs-random comparison. */
+  pretrained: boolean;
   unfreeze: number;
   augment: ImageBatchOptions["augment"] | null;
   /** The first trainable block ("" = all train). */
@@ -73,7 +75,7 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
   const { callbacks = [], decodeCache = decoded } = options;
   const started = Date.now();
   const classes = manifest.classes;
-  const { model, input } = await loadBackbone(settings.backbone, {
+  const { model, input, provenance } = await loadBackbone(settings.backbone, {
     numClasses: classes.length, imageSize: settings.imageSize, widthMultiplier: settings.widthMultiplier, weights: settings.weights, seed: settings.seed,
   });
   let split: SplitModel | undefined;
@@ -103,6 +105,7 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
       label: settings.label,
       seed: settings.seed,
       weights: settings.weights,
+      pretrained: provenance.weights !== "random init",
       unfreeze: settings.unfreeze,
       augment: settings.augment ?? null,
       freezePoint,

@@ -3,12 +3,14 @@
 // passes the preprocessing again and a saved classifier carries everything needed to use it.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { inputConvention, type InputConventionName, type ModelInput } from "../data/input-convention";
 import { loadMatchingWeights, type WeightTransfer } from "../train/export";
+import { hashSeed } from "../random";
 import { EMBEDDED_WEIGHTS, resolveWeights, sha256 } from "../weights";
-import { buildBackbone, isArchitecture, type ModelOptions } from "../models";
-import { detectKerasNaming, KERAS_MOBILENET_V2 } from "./naming";
+import { buildBackbone, isArchitecture, NSFWJS_PREFIX, type ModelOptions } from "../models";
+import { detectKerasNaming } from "./naming";
+import { isNsfwjsBackbone, loadNsfwjsBackbone, NSFWJS_BACKBONES } from "./nsfwjs";
 
 export interface BackboneProvenance {
   /** What built the model: an architecture of this project, a Keras model folder, or a package. */
@@ -38,7 +40,10 @@ export interface BackboneOptions {
   imageSize?: number;
   /** mobilenet_v2 only. */
   widthMultiplier?: number;
-  /** For an architecture: "embedded", a .pth / model folder / .ckpt, or "" (random init). */
+  /**
+   * "random": random initialisation, for any backbone. For an architecture: "embedded", a .pth /
+   * model folder / .ckpt, or "" (random init); a package or Keras backbone brings its own weights ("").
+   */
   weights?: string;
   /** A Keras model folder's input convention, when its naming does not tell (default: by architecture). */
   convention?: InputConventionName;
@@ -48,13 +53,23 @@ export interface BackboneOptions {
 /** The size a backbone was trained at, which is where it transfers best. */
 export function nativeImageSize(name: string, weights = ""): number {
   if (weights === "embedded") return embeddedProvenance().imageSize;
-  return 224;
+  const nsfwjs = name.startsWith(NSFWJS_PREFIX) ? name.slice(NSFWJS_PREFIX.length) : "";
+  return isNsfwjsBackbone(nsfwjs) ? NSFWJS_BACKBONES[nsfwjs].nativeSize : 224;
 }
 
 /** Resolves `name` into a model with a fresh head for `numClasses`, its input and its provenance. */
 export async function loadBackbone(name: string, options: BackboneOptions): Promise<Backbone> {
-  const weights = options.weights ?? "";
+  const random = options.weights === RANDOM_INIT;
+  const weights = random ? "" : (options.weights ?? "");
   const size = options.imageSize ?? nativeImageSize(name, weights);
+  if (name.startsWith(NSFWJS_PREFIX)) {
+    if (weights) throw new Error(`backbone "${name}" brings its own (ImageNet-derived) weights: leave weights empty (""), or "random"`);
+    const { model, provenance } = await loadNsfwjsBackbone(name.slice(NSFWJS_PREFIX.length), { numClasses: options.numClasses, inputSize: size, seed: options.seed });
+    const { weightsSha256, ...packaged } = provenance;
+    const input: ModelInput = { size, convention: "unit" };
+    if (random) return { name, model: reinitialised(model, options.seed ?? 0), input, provenance: { source: packaged.source, weights: "random init" } };
+    return { name, model, input, provenance: { ...packaged, weights: packaged.source, sha256: weightsSha256 } };
+  }
   const modelOptions: ModelOptions = { inputSize: size, seed: options.seed };
   if (name === "mobilenet_v2") modelOptions.widthMultiplier = options.widthMultiplier;
   const model = await buildBackbone(name, options.numClasses, modelOptions);
@@ -64,19 +79,43 @@ export async function loadBackbone(name: string, options: BackboneOptions): Prom
       const transfer = source ? await loadMatchingWeights(model, source) : undefined;
       return { name, model, input: { size, convention: options.convention ?? "torchvision" }, provenance: architectureProvenance(name, weights, source), transfer };
     }
-    if (weights) throw new Error(`backbone "${name}" brings its own weights: leave weights empty ("")`);
+    if (weights) throw new Error(`backbone "${name}" brings its own weights: leave weights empty (""), or "random"`);
     const convention = options.convention ?? kerasConvention(model);
     inputConvention(convention);
-    return { name, model, input: { size, convention }, provenance: { source: `keras:${path.resolve(name)}`, weights: path.resolve(name) } };
+    const source = `keras:${path.resolve(name)}`;
+    if (random) return { name, model: reinitialised(model, options.seed ?? 0), input: { size, convention }, provenance: { source, weights: "random init" } };
+    return { name, model, input: { size, convention }, provenance: { source, weights: path.resolve(name) } };
   } catch (error) {
     model.dispose();
     throw error;
   }
 }
 
-/** keras.applications' own preprocess_input: "tf" for MobileNetV2, "caffe" for ResNet. */
+/** The weights value that asks for random initialisation. */
+export const RANDOM_INIT = "random";
+
+/**
+ * The same model with Keras' default initialisation, seeded per weight: kernels Glorot-uniform,
+ * gammas and moving variances 1, everything else 0. For the random-init side of a transfer study
+ * with a backbone that comes with weights.
+ */
+function reinitialised(model: tf.LayersModel, seed: number): tf.LayersModel {
+  for (const weight of model.weights) {
+    const name = weight.originalName;
+    const shape = weight.shape as number[];
+    const value = tf.tidy(() =>
+      /kernel$/.test(name) ? tf.initializers.glorotUniform({ seed: hashSeed(seed, "init", name) }).apply(shape)
+        : /(gamma|moving_variance)$/.test(name) ? tf.ones(shape)
+        : tf.zeros(shape));
+    weight.write(value);
+    value.dispose();
+  }
+  return model;
+}
+
+/** keras.applications' own preprocess_input: "caffe" for ResNet, "tf" for MobileNetV2 and InceptionV3. */
 function kerasConvention(model: tf.LayersModel): InputConventionName {
-  return detectKerasNaming(model.layers.map((layer) => layer.name)) === KERAS_MOBILENET_V2 ? "keras-tf" : "keras-caffe";
+  return detectKerasNaming(model.layers.map((layer) => layer.name))?.name === "keras-resnet" ? "keras-caffe" : "keras-tf";
 }
 
 function architectureProvenance(name: string, weights: string, source: string): BackboneProvenance {
