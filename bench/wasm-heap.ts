@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from "../lib/backend";
 import { foldedInference } from "../lib/backends/folded-inference";
-import { buildModel } from "../lib/models";
+import { buildBackbone, buildModel } from "../lib/models";
 import { formatGiB, Learner, WasmHeapFullError, type BatchSource } from "../lib/train";
 
 interface Case { key: string; label: string; size: number }
@@ -32,15 +32,8 @@ interface Measurement { heap?: number; error?: string; seconds: number }
 async function model(key: string, size: number): Promise<tf.LayersModel> {
   if (key.startsWith("mobilenet_v2_")) return buildModel("mobilenet_v2", { widthMultiplier: Number(key.slice(13)), inputSize: size, seed: 1 });
   if (key === "resnet50") return buildModel("resnet50", { inputSize: size, seed: 1 });
-  // Topology only (the heap a step takes does not depend on the weights' values), at its native size.
-  const name = key.slice("nsfwjs:".length);
-  const exported = require(`nsfwjs/models/${name}`) as Record<string, { modelJson(): Promise<{ modelTopology: object }> }>;
-  const { modelTopology } = await Object.values(exported)[0].modelJson();
-  // tfjs-layers cannot train BatchNormalization(scale=False) (InceptionV3's); a gamma per channel
-  // changes the heap by kilobytes.
-  const topology = JSON.parse(JSON.stringify(modelTopology)) as { model_config: { config: { layers: { class_name: string; config: { scale?: boolean } }[] } } };
-  for (const layer of topology.model_config.config.layers) if (layer.class_name === "BatchNormalization") layer.config.scale = true;
-  return tf.models.modelFromJSON({ modelTopology: topology }) as Promise<tf.LayersModel>;
+  // The trunk with a new head, as the notebooks train it (nsfwjs's own head is far heavier).
+  return buildBackbone(key, 42, { inputSize: size, seed: 1 });
 }
 
 function oneBatch(batch: number, size: number): BatchSource {

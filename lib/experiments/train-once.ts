@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { UInt8Cache, type ImageBatchOptions } from "../data/batches";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
 import { parametersOf, splitAtFreezePoint, unfreezeTop, type SplitModel } from "../models";
-import { loadBackbone } from "../models/backbone";
+import { loadBackbone, type BackboneProvenance } from "../models/backbone";
 import { progress } from "../progress";
 import { cachedFeatureSource, trunkDigest } from "../train/feature-cache";
 import { Learner, type BatchSource, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
@@ -40,8 +40,10 @@ export interface ExperimentResult {
   label: string;
   seed: number;
   weights: string;
-  /** Whether the backbone started from pretrained weights (its provenance), for the pretrained-vs-random comparison. */
+  /** Whether the backbone started from pretrained weights, for the pretrained-vs-random comparison. */
   pretrained: boolean;
+  /** Where the backbone and its weights came from (package version and integrity, weight hashes). */
+  provenance: BackboneProvenance;
   unfreeze: number;
   augment: ImageBatchOptions["augment"] | null;
   /** The first trainable block ("" = all train). */
@@ -106,6 +108,7 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
       seed: settings.seed,
       weights: settings.weights,
       pretrained: provenance.weights !== "random init",
+      provenance,
       unfreeze: settings.unfreeze,
       augment: settings.augment ?? null,
       freezePoint,
