@@ -8,3 +8,4 @@ export * from "./train/predict";
 export * from "./train/feature-cache";
 export { readCheckpoint, writeCheckpoint } from "./train/checkpoint";
 export { foldedInference, type FoldedModel, type FoldOptions } from "./backends/folded-inference";
+export * from "./train/training-sources";

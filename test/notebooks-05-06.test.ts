@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { generateDataset } from "../lib/generate";
 import { runNotebook, type RunResult } from "../lib/runner";
+import { stdoutOf } from "./helpers/notebook-output";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-nb05-"));
 const dataDir = path.join(work, "dataset");
@@ -27,15 +28,6 @@ const tiny = {
   weightsFile: "", // random init: the embedded backbone is 0.5 wide, this tiny model 0.35
 };
 let training: RunResult;
-
-function stdoutOf(run: RunResult): string {
-  const nb = JSON.parse(fs.readFileSync(run.executedNotebook, "utf8"));
-  return nb.cells
-    .flatMap((c: { outputs?: { name?: string; text?: string | string[] }[] }) => c.outputs ?? [])
-    .filter((o: { name?: string }) => o.name === "stdout")
-    .map((o: { text?: string | string[] }) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? ""))
-    .join("");
-}
 
 test.before(async () => {
   await generateDataset({ outDir: dataDir, imagesPerClass: 3, testSize: 15, seed: 11, onProgress: () => {} });

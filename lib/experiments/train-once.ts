@@ -4,13 +4,12 @@
 // their seed (head initialisation, epoch order, augmentation draws).
 import * as tf from "@tensorflow/tfjs";
 import { UInt8Cache, type ImageBatchOptions } from "../data/batches";
-import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
-import { parametersOf, splitAtFreezePoint, unfreezeTop, type SplitModel } from "../models";
+import type { SplitManifest } from "../data/manifest";
+import { parametersOf, unfreezeTop } from "../models";
 import { loadBackbone, type BackboneProvenance } from "../models/backbone";
 import { progress } from "../progress";
-import { cachedFeatureSource, trunkDigest } from "../train/feature-cache";
-import { Learner, type BatchSource, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
-import { imageSource, labelledItems } from "../train/sources";
+import { Learner, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
+import { trainingSources, type TrainingSources } from "../train/training-sources";
 
 export interface ExperimentSettings {
   /** Shown in tables and charts, e.g. "hue 0.1" or "pretrained · 2 blocks". */
@@ -80,27 +79,14 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
   const { model, input, provenance } = await loadBackbone(settings.backbone, {
     numClasses: classes.length, imageSize: settings.imageSize, widthMultiplier: settings.widthMultiplier, weights: settings.weights, seed: settings.seed,
   });
-  let split: SplitModel | undefined;
+  let sources: TrainingSources | undefined;
   try {
     const freezePoint = unfreezeTop(model, settings.unfreeze);
-    split = settings.featureCache ? splitAtFreezePoint(model) : undefined;
-    let train: BatchSource;
-    let valid: BatchSource;
-    let extractSeconds = 0;
-    if (split) {
-      const base = { dir: settings.featureCache, ...input, batchSize: settings.batchSize, seed: settings.seed, decodeCache, digest: trunkDigest(split.trunk) };
-      const trainItems = labelledItems(manifest, trainingImages(manifest));
-      const validItems = labelledItems(manifest, validationImages(manifest));
-      const trainFeatures = await cachedFeatureSource(split.trunk, trainItems, { ...base, shuffle: true, augment: settings.augment, draws: settings.draws ?? settings.epochs, label: `${settings.label} train` });
-      const validFeatures = await cachedFeatureSource(split.trunk, validItems, { ...base, label: `${settings.label} valid` });
-      extractSeconds = trainFeatures.extractSeconds + validFeatures.extractSeconds;
-      [train, valid] = [trainFeatures, validFeatures];
-    } else {
-      const base = { batchSize: settings.batchSize, ...input, seed: settings.seed, cache: decodeCache };
-      train = imageSource(manifest, trainingImages(manifest), { ...base, shuffle: true, augment: settings.augment });
-      valid = imageSource(manifest, validationImages(manifest), base);
-    }
-    const learner = new Learner({ model, top: split?.top, groups: headAndBody(model, settings.rates), train, valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks] });
+    sources = await trainingSources({ model, input }, manifest, {
+      batchSize: settings.batchSize, seed: settings.seed, epochs: settings.epochs, augment: settings.augment, draws: settings.draws,
+      featureCache: settings.featureCache, decodeCache, label: settings.label,
+    });
+    const learner = new Learner({ model, top: sources.top, groups: headAndBody(model, settings.rates), train: sources.train, valid: sources.valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks] });
     const history = await learner.fit(settings.epochs).finally(() => learner.dispose());
     const best = history.reduce((a, b) => ((b.validAccuracy ?? 0) > (a.validAccuracy ?? 0) ? b : a));
     return {
@@ -118,14 +104,14 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
       finalValidAccuracy: history[history.length - 1].validAccuracy ?? NaN,
       history,
       seconds: (Date.now() - started) / 1000,
-      extractSeconds,
-      cached: split !== undefined,
+      extractSeconds: sources.extractSeconds,
+      cached: sources.top !== undefined,
     };
   } finally {
     // A layer counts the times it was applied: the top's layers were applied twice (in the model
     // and in the top), the trunk's once, so disposing the model and then the top frees them all.
     model.dispose();
-    split?.top.dispose();
+    sources?.dispose();
   }
 }
 

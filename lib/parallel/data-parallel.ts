@@ -14,9 +14,10 @@
 // main thread's share updates the moving statistics.
 import * as tf from "@tensorflow/tfjs";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { foldedInference, type FoldedModel } from "../backends/folded-inference";
 import { gradientShare, offsetsOf, type InitMessage, type StepMessage, type WorkerReply } from "./protocol";
+import { startWorker } from "./worker-thread";
 
 export interface DataParallelOptions {
   /** Threads computing gradients, the main thread included (2 on a 2-core machine). */
@@ -31,13 +32,6 @@ export interface ParallelStep {
 }
 
 const WORKER_FILE = path.join(__dirname, "gradient-worker.ts");
-
-/** Starts a worker thread running a TypeScript file, whether or not this process runs under tsx (tslab does not). */
-function startWorker(file: string, workerData: unknown): Worker {
-  const tsx = require.resolve("tsx/cjs");
-  const code = `require(${JSON.stringify(tsx)}); require(${JSON.stringify(file)});`;
-  return new Worker(code, { eval: true, workerData });
-}
 
 export class DataParallel {
   private readonly weightsView: Float32Array;

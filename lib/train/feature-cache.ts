@@ -3,6 +3,8 @@
 // draw, K draws when augmenting) and training runs only the trainable top. Features live on disk
 // under a key made of everything they depend on (trunk weights and layers, cut, preprocessing,
 // augmentation, seed, draw, and the image files' paths, sizes and mtimes): any change is a miss.
+// Extraction shares whole batches out over the cores (lib/parallel/parallel-trunk.ts); each batch is
+// computed as one thread would compute it, so the features do not depend on the thread count.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -11,6 +13,7 @@ import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions, type
 import type { InputConventionName } from "../data/input-convention";
 import { preprocessSpec } from "../data/preprocess";
 import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
 import { progress } from "../progress";
 import type { Batch, BatchSource } from "./learner";
 
@@ -30,6 +33,12 @@ export interface FeatureCacheOptions {
   draws?: number;
   /** Images per trunk call while extracting (default 32). */
   batchSize?: number;
+  /**
+   * Threads extracting, this one included: whole batches go to whichever thread is free, and the
+   * features are bit-identical to one thread's. Default: 2 on the wasm backend with 2 or more cores
+   * and 2 or more batches, else 1 (see defaultShares).
+   */
+  shares?: number;
   /** Names the set in progress lines, e.g. "train". */
   label?: string;
   /** Decoded images kept between extractions (e.g. shared by the runs of a sweep). */
@@ -49,6 +58,8 @@ export interface FeatureSet {
   fromDisk: boolean;
   /** Seconds spent computing it (0 when read from disk). */
   seconds: number;
+  /** Threads that computed it (0 when read from disk). */
+  threads: number;
 }
 
 interface FeatureSetMeta {
@@ -62,6 +73,7 @@ interface FeatureSetMeta {
   augment: unknown;
   draw: number;
   seconds: number;
+  threads: number;
   created: string;
 }
 
@@ -108,6 +120,7 @@ export async function cachedFeatures(trunk: tf.LayersModel, items: readonly Batc
     augment: options.augment ?? null,
     draw,
     seconds: set.seconds,
+    threads: set.threads,
     created: new Date().toISOString(),
   };
   writeJsonAtomic(`${base}.json`, meta); // written last: its presence marks a complete entry
@@ -121,11 +134,13 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
   const rowSize = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(items.length * rowSize);
   const failed: number[] = [];
+  const batchSize = options.batchSize ?? 32;
+  const shares = options.shares ?? defaultShares(Math.ceil(items.length / batchSize));
   const draws = options.augment ? (options.draws ?? 1) : 1;
-  const label = `${options.label ?? "images"}${draws > 1 ? ` (draw ${draw + 1}/${draws})` : ""}`;
+  const label = `${options.label ?? "images"}${draws > 1 ? ` (draw ${draw + 1}/${draws})` : ""}${shares > 1 ? `, ${shares} threads` : ""}`;
   const bar = progress(`trunk features: ${label}`, items.length, "images");
   const batches = new ImageBatches(items, {
-    batchSize: options.batchSize ?? 32,
+    batchSize,
     size: options.size,
     convention: options.convention,
     seed: options.seed ?? 0,
@@ -136,18 +151,19 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     warn: () => undefined, // listed in `failed`; training skips them with its own warning
   });
   let done = 0;
-  // Not foldedInference: training on these features must give the weights training on the images
-  // gives, and folding's rounding (1e-6) is enough to change a small training run.
-  for await (const batch of batches) {
-    const out = tf.tidy(() => trunk.apply(batch.x, { training: false }) as tf.Tensor);
-    const values = (await out.data()) as Float32Array;
-    tf.dispose([out, batch.x, batch.y]);
-    batch.indices.forEach((index, row) => data.set(values.subarray(row * rowSize, (row + 1) * rowSize), index * rowSize));
-    for (const row of batch.failed) failed.push(batch.indices[row]);
-    bar.update((done += batch.indices.length));
+  const runner = await ParallelTrunk.start(trunk, shares);
+  try {
+    await runner.run(batches, (batch, values) => {
+      batch.y.dispose();
+      batch.indices.forEach((index, row) => data.set(values.subarray(row * rowSize, (row + 1) * rowSize), index * rowSize));
+      for (const row of batch.failed) failed.push(batch.indices[row]);
+      bar.update((done += batch.indices.length));
+    });
+  } finally {
+    await runner.close();
   }
   bar.finish(failed.length ? `${failed.length} could not be decoded` : undefined);
-  return { key, shape, count: items.length, data, failed: failed.sort((a, b) => a - b), fromDisk: false, seconds: (Date.now() - started) / 1000 };
+  return { key, shape, count: items.length, data, failed: failed.sort((a, b) => a - b), fromDisk: false, seconds: (Date.now() - started) / 1000, threads: shares };
 }
 
 function readFeatureSet(dir: string, key: string, count: number): FeatureSet | undefined {
@@ -163,7 +179,7 @@ function readFeatureSet(dir: string, key: string, count: number): FeatureSet | u
   if (meta.format !== FORMAT || meta.count !== count || bytes.byteLength !== count * rowSize * 4) return undefined;
   const data = new Float32Array(count * rowSize);
   new Uint8Array(data.buffer).set(bytes);
-  return { key, shape: meta.shape, count, data, failed: meta.failed, fromDisk: true, seconds: 0 };
+  return { key, shape: meta.shape, count, data, failed: meta.failed, fromDisk: true, seconds: 0, threads: 0 };
 }
 
 export interface FeatureSourceOptions extends FeatureCacheOptions {

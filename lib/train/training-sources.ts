@@ -1,0 +1,107 @@
+// The train and validation batches of a Learner, from a backbone and a split manifest: images
+// through the whole model, or, when the model is frozen below some block and a feature cache folder
+// is given, the frozen trunk's features (cached on disk, see feature-cache.ts) with the trainable
+// top that trains on them. Notebooks 03, 04 (through trainOnce) and 05 build their batches here.
+import type * as tf from "@tensorflow/tfjs";
+import type { AugmentSpec } from "../data/augment";
+import { UInt8Cache } from "../data/batches";
+import type { ModelInput } from "../data/input-convention";
+import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
+import { splitAtFreezePoint } from "../models/split";
+import { cachedFeatureSource, trunkDigest, type FeatureSource } from "./feature-cache";
+import type { BatchSource } from "./learner";
+import { imageSource, labelledItems } from "./sources";
+
+export interface TrainingSourceOptions {
+  batchSize: number;
+  seed: number;
+  /** Epochs the sources serve: no more augmentation draws than this are worth caching. */
+  epochs: number;
+  /** Training augmentation; validation images are never augmented. */
+  augment?: AugmentSpec;
+  /**
+   * Folder of the frozen-trunk feature cache (e.g. data/cache/features); "" or omitted: images
+   * through the whole model. Used only when layers before the first trainable one are frozen.
+   */
+  featureCache?: string;
+  /**
+   * Augmentation draws cached per training image, epoch e reading draw e mod draws; 0 or omitted:
+   * one per epoch, which trains exactly what training on the images trains. At most `epochs`.
+   */
+  draws?: number;
+  /** The validation images join the training set (the final retrain); there is no validation source then. */
+  mergeValidation?: boolean;
+  /** Decoded images kept between epochs and extractions: a cache shared with other sources… */
+  decodeCache?: UInt8Cache;
+  /** … or a new one of this many bytes (0 or omitted: none). */
+  cacheBytes?: number;
+  /** Names the sets in progress lines: "<label> train", "<label> valid". */
+  label?: string;
+  /** Threads extracting features (default: see defaultShares in lib/parallel/parallel-trunk.ts). */
+  shares?: number;
+}
+
+export interface TrainingSources {
+  train: BatchSource;
+  /** Absent with mergeValidation. */
+  valid?: BatchSource;
+  /** The top to give the Learner (`top`) when the batches hold trunk features; it shares the model's layers. */
+  top?: tf.LayersModel;
+  /** What the batches are, in one line for a notebook's output. */
+  description: string;
+  /** Seconds spent computing trunk features (0 on images, or when every set came from the cache). */
+  extractSeconds: number;
+  /** Frees the top; call it after disposing the model (see trainOnce), or never while the model lives. */
+  dispose(): void;
+}
+
+/** Batches of `manifest`'s images for training `net.model`: cached trunk features when it can, images otherwise. */
+export async function trainingSources(net: { model: tf.LayersModel; input: ModelInput }, manifest: SplitManifest, options: TrainingSourceOptions): Promise<TrainingSources> {
+  const { batchSize, seed, mergeValidation = false } = options;
+  const augment = options.augment && Object.keys(options.augment).length > 0 ? options.augment : undefined;
+  const decodeCache = options.decodeCache ?? (options.cacheBytes ? new UInt8Cache(options.cacheBytes) : undefined);
+  const trainImages = trainingImages(manifest, { mergeValidation });
+  const validImages = validationImages(manifest, { mergeValidation });
+  const split = options.featureCache ? splitAtFreezePoint(net.model) : undefined;
+  if (!split) {
+    const base = { batchSize, ...net.input, seed, cache: decodeCache };
+    const why = !options.featureCache ? "" : " (nothing frozen to cache)";
+    return {
+      train: imageSource(manifest, trainImages, { ...base, shuffle: true, augment }),
+      valid: mergeValidation ? undefined : imageSource(manifest, validImages, base),
+      description: `training on images through the whole model${why}: ${counts(trainImages.length, validImages.length, mergeValidation)}`,
+      extractSeconds: 0,
+      dispose: () => undefined,
+    };
+  }
+  const epochs = Math.max(1, options.epochs);
+  const draws = Math.min(options.draws || epochs, epochs);
+  const prefix = options.label ? `${options.label} ` : "";
+  const base = { dir: options.featureCache!, ...net.input, batchSize, seed, decodeCache, digest: trunkDigest(split.trunk), shares: options.shares };
+  const train = await cachedFeatureSource(split.trunk, labelledItems(manifest, trainImages), { ...base, shuffle: true, augment, draws, label: `${prefix}train` });
+  const valid = mergeValidation ? undefined : await cachedFeatureSource(split.trunk, labelledItems(manifest, validImages), { ...base, label: `${prefix}valid` });
+  const sets = [describeSet("train", train), ...(valid ? [describeSet("valid", valid)] : [])];
+  return {
+    train,
+    valid,
+    top: split.top,
+    description: `training the top on cached trunk features (cut at ${split.cut}, ${split.featureShape.join("x")} per image, in ${options.featureCache}): ${sets.join("; ")}`,
+    extractSeconds: train.extractSeconds + (valid?.extractSeconds ?? 0),
+    dispose: () => split.top.dispose(),
+  };
+}
+
+function counts(train: number, valid: number, merged: boolean): string {
+  return merged ? `${train} training images (validation included)` : `${train} training images, ${valid} validation images`;
+}
+
+/** "train 1000 images x 3 draws, computed in 12.3 s on 2 threads" or "..., read from the cache". */
+function describeSet(name: string, source: FeatureSource): string {
+  const draws = source.sets.length > 1 ? ` x ${source.sets.length} draws` : "";
+  const computed = source.sets.filter((set) => !set.fromDisk);
+  const threads = Math.max(...computed.map((set) => set.threads), 0);
+  const status = computed.length === 0
+    ? "read from the cache"
+    : `${computed.length < source.sets.length ? `${source.sets.length - computed.length} read from the cache, ${computed.length} ` : ""}computed in ${source.extractSeconds.toFixed(1)} s on ${threads} thread${threads > 1 ? "s" : ""}`;
+  return `${name} ${source.size} images${draws}, ${status}`;
+}
