@@ -1,9 +1,22 @@
 // Shared by the parts of `npm run bench`: medians, step timing, the PyTorch side (bench/torch_bench.py).
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 
 export const PYTHON = process.env.CHARID_TORCH_PYTHON ?? "/usr/bin/python3";
+
+/** The widest x86 vector extension the CPU has: what PyTorch's kernels use (wasm has 128-bit SIMD whatever the CPU). */
+export function vectorIsa(): string {
+  const flags = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
+  return /\bavx512f\b/.test(flags) ? "AVX-512" : /\bavx2\b/.test(flags) ? "AVX2" : "no AVX2";
+}
+
+/** e.g. "AMD EPYC, AVX-512, 2 cores". */
+export function cpuModel(): string {
+  return `${os.cpus()[0]?.model ?? "unknown CPU"}, ${vectorIsa()}, ${os.cpus().length} cores`;
+}
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -75,7 +88,7 @@ export interface TorchResult {
 }
 
 /** Runs bench/torch_bench.py in its own process and returns its JSON line. */
-export function runTorch(mode: "model" | "pipeline" | "kernel" | "epoch", options: Record<string, string | number>): TorchResult {
+export function runTorch(mode: "model" | "pipeline" | "kernel" | "epoch" | "trunk", options: Record<string, string | number>): TorchResult {
   const script = path.join(__dirname, "torch_bench.py");
   const args = [script, mode, ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)])];
   const run = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 16 * 2 ** 20 });

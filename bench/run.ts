@@ -3,8 +3,8 @@
 // bench/results/bench-<date>.json and compared with the previous bench-*.json.
 //
 //   npm run bench                              # everything, about 6-9 minutes on 2 cores
-//   npm run bench -- --only mobilenet,pipeline # parts: kernels, steps, mobilenet, resnet50, pipeline, epoch
-//   npm run bench -- --rounds 5                # more alternating rounds (default: 3; resnet50 and epoch 1, long ones)
+//   npm run bench -- --only mobilenet,pipeline # parts: kernels, steps, mobilenet, resnet50, pipeline, epoch, extract
+//   npm run bench -- --rounds 5                # more alternating rounds (default: 3; resnet50, epoch and extract 1, long ones)
 //   npm run bench -- --threads 1               # ours on one thread only (default: 2, also times
 //                                              # data-parallel training on 2 threads vs PyTorch on 2)
 //   npm run bench -- --no-save                 # print only
@@ -15,14 +15,15 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { selectBackend } from "../lib/backend";
-import type { Row } from "./common";
+import { cpuModel, vectorIsa, type Row } from "./common";
 import { benchEpoch, epochDataReady } from "./epoch";
+import { benchExtract } from "./extract";
 import { benchKernels } from "./kernels";
 import { benchSteps, type StepRow } from "./steps";
 import { benchModels, MODEL_CASES } from "./models";
 import { benchPipeline } from "./pipeline";
 
-const PARTS = ["kernels", "steps", "mobilenet", "resnet50", "pipeline", "epoch"] as const;
+const PARTS = ["kernels", "steps", "mobilenet", "resnet50", "pipeline", "epoch", "extract"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options {
@@ -153,13 +154,20 @@ async function main(): Promise<void> {
       torch.epoch = r.torch;
     }
   }
+  if (options.parts.includes("extract")) {
+    log("trunk feature extraction: MobileNetV2-1.0 @224 and InceptionV3 @299, batch 32, inference mode");
+    const r = await benchExtract(options.rounds ?? 1, options.threads, log);
+    rows.push(...r.rows);
+    details.extract = r.details;
+    torch.extract = r.torch;
+  }
   const dir = path.join(__dirname, "results");
   const previous = previousResults(dir);
   const result = {
     date: new Date().toISOString(),
     command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
     seconds: (Date.now() - started) / 1000,
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAverage1m: [loadBefore, os.loadavg()[0]] },
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, vectorIsa: vectorIsa(), node: process.version, loadAverage1m: [loadBefore, os.loadavg()[0]] },
     ours: backend.device,
     torch,
     rows,
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
   if (rows.length) printTable(rows, previous?.data);
   if (steps.length) printSteps(steps);
   console.log(`\nours: tfjs ${backend.device}; PyTorch: ${Object.values(torch)[0] ?? "-"}; ` +
-    `load average ${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs; ${result.seconds.toFixed(0)} s`);
+    `load average ${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}; ${cpuModel()}; ${result.seconds.toFixed(0)} s`);
   if (options.save) {
     const out = path.join(dir, `bench-${result.date.slice(0, 10)}.json`);
     mkdirSync(dir, { recursive: true });

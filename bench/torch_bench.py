@@ -4,6 +4,9 @@
            backward, Adam over all parameters) and inference step (eval mode, no_grad), median s
   pipeline --dir D --size S: PIL open + convert RGB + torchvision Resize/CenterCrop/ToTensor/
            Normalize of every JPEG in D, images/s
+  trunk    --arch mobilenet_v2|inception_v3 --size S --batch B: the trunk up to global average
+           pooling in eval mode under no_grad (mobilenet_v2: features + pooling; inception_v3 with
+           aux_logits=False, init_weights=False and fc replaced by Identity), median s per batch
   kernel   --input N,H,W,C --filter KH,KW,C,O: one F.conv2d (stride 1, "same" padding) on an
            NCHW copy of the input, median s
   epoch    --manifest M --size S --batch B --width W: one epoch of notebook 05's default setting
@@ -23,7 +26,7 @@ import time
 
 def parse():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["model", "pipeline", "kernel", "epoch"])
+    parser.add_argument("mode", choices=["model", "pipeline", "kernel", "epoch", "trunk"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--arch", default="mobilenet_v2")
     parser.add_argument("--size", type=int, default=96)
@@ -96,6 +99,24 @@ def model_mode():
     model.eval()
     infer_wall, infer_cpu = time_steps(infer_step, ARGS.warmup, ARGS.infer_steps or ARGS.steps)
     return {"train_step_s": train_wall, "train_step_cpu_s": train_cpu, "infer_step_s": infer_wall, "infer_step_cpu_s": infer_cpu}
+
+
+def trunk_mode():
+    torch.manual_seed(0)
+    if ARGS.arch == "mobilenet_v2":
+        trunk = torch.nn.Sequential(torchvision.models.mobilenet_v2().features, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+    else:
+        trunk = torchvision.models.inception_v3(aux_logits=False, init_weights=False)
+        trunk.fc = torch.nn.Identity()
+    trunk.eval()
+    x = torch.randn(ARGS.batch, 3, ARGS.size, ARGS.size)
+
+    def step():
+        with torch.no_grad():
+            trunk(x)
+
+    wall, cpu = time_steps(step, ARGS.warmup, ARGS.steps)
+    return {"step_s": wall, "step_cpu_s": cpu}
 
 
 def kernel_mode():
@@ -198,7 +219,7 @@ def epoch_mode():
 
 
 def main():
-    result = {"model": model_mode, "pipeline": pipeline_mode, "kernel": kernel_mode, "epoch": epoch_mode}[ARGS.mode]()
+    result = {"model": model_mode, "pipeline": pipeline_mode, "kernel": kernel_mode, "epoch": epoch_mode, "trunk": trunk_mode}[ARGS.mode]()
     result.update({"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads()})
     print(json.dumps(result))
     sys.stdout.flush()

@@ -5,13 +5,13 @@
 // 16 does not fit) the script fits heap = base + batch x per-image and states the largest batch that fits.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from "../lib/backend";
 import { foldedInference } from "../lib/backends/folded-inference";
 import { buildBackbone, buildModel } from "../lib/models";
 import { formatGiB, Learner, WasmHeapFullError, type BatchSource } from "../lib/train";
+import { cpuModel } from "./common";
 
 interface Case { key: string; label: string; size: number }
 
@@ -77,12 +77,6 @@ function inChild(key: string, size: number, batch: number, mode: Mode): Measurem
   const line = run.stdout.split("\n").find((l) => l.startsWith("{"));
   if (!line) throw new Error(`measuring ${key} @${size} batch ${batch} (${mode}) failed (exit ${run.status}):\n${run.stderr.slice(-3000)}`);
   return JSON.parse(line) as Measurement;
-}
-
-function cpuModel(): string {
-  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  const flags = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
-  return `${cpu}, ${/\bavx512f\b/.test(flags) ? "AVX-512" : /\bavx2\b/.test(flags) ? "AVX2" : "no AVX2"}, ${os.cpus().length} cores`;
 }
 
 const gib = (m: Measurement) => (m.heap === undefined ? m.error! : formatGiB(m.heap));

@@ -64,6 +64,8 @@ test("the top applied to the trunk's output is the whole model, at any freeze po
     const split = splitAtFreezePoint(model)!;
     assert.equal(split.cut, cut, `${arch} at ${point}`);
     assert.ok(split.top.trainableWeights.length > 0 && split.trunk.trainableWeights.length === 0);
+    const own = new Set(model.layers);
+    assert.ok(split.top.layers.filter((layer) => layer.name !== "features").every((layer) => own.has(layer)), "the top trains the model's own layers");
     for (const training of [false, true]) {
       const whole = model.apply(x, { training }) as tf.Tensor;
       const parts = split.top.apply(split.trunk.apply(x, { training: false }), { training }) as tf.Tensor;
