@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { selectBackend, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from "../lib/backend";
 import { foldedInference } from "../lib/backends/folded-inference";
 import { buildBackbone, buildModel } from "../lib/models";
-import { formatGiB, Learner, WasmHeapFullError, type BatchSource } from "../lib/train";
+import { explainingHeapExhaustion, formatGiB, Learner, WasmHeapFullError, type BatchSource } from "../lib/train";
 import { cpuModel } from "./common";
 
 interface Case { key: string; label: string; size: number }
@@ -57,13 +57,7 @@ async function measure(key: string, size: number, batch: number, mode: Mode): Pr
     } else {
       const folded = foldedInference(net);
       const x = tf.randomUniform([batch, size, size, 3]);
-      try {
-        (folded.predict(x) as tf.Tensor).dataSync();
-      } catch (error) {
-        const heap = wasmHeapBytes()!;
-        if (heap < 2 ** 31 || (error as Error).name !== "RuntimeError") throw error;
-        throw new WasmHeapFullError(`inference ran out of wasm memory at ${formatGiB(heap)}`);
-      }
+      explainingHeapExhaustion(() => (folded.predict(x) as tf.Tensor).dataSync(), `predicting a batch of ${batch}`);
     }
     return { heap: wasmHeapBytes(), seconds: (Date.now() - started) / 1000 };
   } catch (error) {

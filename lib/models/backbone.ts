@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { inputConvention, type InputConventionName, type ModelInput } from "../data/input-convention";
 import { loadMatchingWeights, type WeightTransfer } from "../train/export";
+import { projectRoot } from "../jupyter/kernelspec";
 import { hashSeed } from "../random";
 import { EMBEDDED_WEIGHTS, resolveWeights, sha256 } from "../weights";
 import { buildBackbone, isArchitecture, NSFWJS_PREFIX, type ModelOptions } from "../models";
@@ -124,7 +125,9 @@ function architectureProvenance(name: string, weights: string, source: string): 
   return { source: `charid:${name}`, weights: source, sha256: fs.statSync(source).isFile() ? sha256(source) : undefined };
 }
 
+/** The embedded backbone's provenance.json, read without hashing the weights again (resolveWeights does when they load). */
 function embeddedProvenance(): { imageSize: number; sha256: string } {
-  const dir = resolveWeights("embedded");
-  return JSON.parse(fs.readFileSync(path.join(dir, "provenance.json"), "utf8")) as { imageSize: number; sha256: string };
+  const file = path.join(projectRoot(), EMBEDDED_WEIGHTS, "provenance.json");
+  if (!fs.existsSync(file)) resolveWeights("embedded"); // throws, saying how to make it
+  return JSON.parse(fs.readFileSync(file, "utf8")) as { imageSize: number; sha256: string };
 }
