@@ -6,3 +6,4 @@ export * from "./data/input-convention";
 export * from "./data/preprocess";
 export * from "./data/augment";
 export * from "./data/batches";
+export * from "./data/folds";
