@@ -9,3 +9,5 @@ export * from "./train/feature-cache";
 export { readCheckpoint, writeCheckpoint } from "./train/checkpoint";
 export { foldedInference, type FoldedModel, type FoldOptions } from "./backends/folded-inference";
 export * from "./train/training-sources";
+export * from "./train/lr-find";
+export * from "./train/lr-find-figure";
