@@ -28,7 +28,7 @@ export {
 } from "./models/paths";
 export { replaceHead, type ReplaceHeadOptions } from "./models/head";
 export { withInitSeed } from "./models/builders";
-export { splitAtFreezePoint, type SplitModel } from "./models/split";
+export { splitAfterLayers, splitAtFreezePoint, type SplitModel } from "./models/split";
 export { loadKerasModel, type LoadKerasModelOptions } from "./models/keras";
 export {
   isNsfwjsBackbone,

@@ -29,6 +29,15 @@ export function splitAtFreezePoint(model: tf.LayersModel): SplitModel | undefine
   for (const output of model.outputs) {
     if (trunkLayers.has(output.sourceLayer)) throw new Error(`splitAtFreezePoint: output ${output.name} of ${model.name} is computed by frozen layers only`);
   }
+  return splitAfterLayers(model, trunkLayers, "splitAtFreezePoint");
+}
+
+/**
+ * Cuts `model` into the trunk made of `trunkLayers` (weightless layers of the top's first block
+ * may move to the top) and the rest. Exactly one tensor may cross the cut.
+ */
+export function splitAfterLayers(model: tf.LayersModel, trunkLayers: Set<tf.layers.Layer>, caller = "splitAfterLayers"): SplitModel {
+  const layers = model.layers;
   // A weightless layer of the first trainable block (ResNet's `layer3.0.conv1.pad`) precedes it in
   // layer order; moving such layers into the top leaves one tensor crossing the cut.
   let crossing = crossingTensors(layers, trunkLayers);
@@ -37,7 +46,7 @@ export function splitAtFreezePoint(model: tf.LayersModel): SplitModel | undefine
     const last = layers.filter((layer) => movable.includes(layer)).pop();
     if (!last || originalNode(last).inputTensors.length === 0) {
       const names = [...crossing.values()].map((t) => t.sourceLayer.name).join(", ");
-      throw new Error(`splitAtFreezePoint: the frozen part of ${model.name} hands ${crossing.size} tensors (${names}) to the trainable part; cut at a block boundary`);
+      throw new Error(`${caller}: the first part of ${model.name} hands ${crossing.size} tensors (${names}) to the trainable part; cut at a block boundary`);
     }
     trunkLayers.delete(last);
     crossing = crossingTensors(layers, trunkLayers);
