@@ -59,7 +59,7 @@ export interface TrainFoldsOptions {
   dir: string;
   /** Rows added to fold f's training set (pseudo-labelled test images). */
   extraRows?: (fold: number) => FeatureRow[];
-  /** TTA views of every bank position (rows outside `sample` may be anything). */
+  /** TTA views of the images at the `sample` positions, row i for sample[i] (viewFeatures of those items). */
   views?: Record<string, FeatureSet>;
   /** Bank positions on which the views are measured. */
   sample?: readonly number[];
@@ -74,7 +74,7 @@ export async function trainFolds(options: TrainFoldsOptions): Promise<FoldResult
   const { model, top, classes, bank, folds, recipe, dir, log = console.log } = options;
   const k = Math.max(...folds) + 1;
   const initial = model.weights.map((w) => tf.keep(w.read().clone()));
-  const sample = new Set(options.sample ?? []);
+  const sample = new Map((options.sample ?? []).map((position, i) => [position, i]));
   const results: FoldResult[] = [];
   try {
     for (let fold = 0; fold < k; fold++) {
@@ -82,7 +82,7 @@ export async function trainFolds(options: TrainFoldsOptions): Promise<FoldResult
       const foldDir = path.join(dir, `fold-${fold}`);
       const parts = foldParts(folds, fold);
       const extra = options.extraRows?.(fold) ?? [];
-      const key = foldKey(bank, parts.valid, recipe, extra, Object.keys(options.views ?? {}), [...sample]);
+      const key = foldKey(bank, parts.valid, recipe, extra, Object.keys(options.views ?? {}), [...sample.keys()]);
       const done = readResult(foldDir, key);
       if (done) {
         log(`fold ${fold + 1}/${k}: read back from ${foldDir} (validation accuracy ${(100 * done.validAccuracy).toFixed(2)}%)`);
@@ -116,8 +116,9 @@ export async function trainFolds(options: TrainFoldsOptions): Promise<FoldResult
         const evaluation = await learner.evaluate(rowSource(validRows, { batchSize: 256 }));
         const views: FoldResult["views"] = {};
         for (const [view, set] of Object.entries(options.views ?? {})) {
-          const rows = validRows.filter((r) => sample.has(r.row)).map((r) => ({ ...r, sets: [set] }));
-          views[view] = { positions: rows.map((r) => r.row), probabilities: rows.length ? Array.from((await learner.evaluate(rowSource(rows, { batchSize: 256 }))).probabilities) : [] };
+          const positions = validRows.filter((r) => sample.has(r.row)).map((r) => r.row);
+          const rows = positions.map((p) => ({ sets: [set], row: sample.get(p)!, label: bank.labels[p], file: bank.items[p].file }));
+          views[view] = { positions, probabilities: rows.length ? Array.from((await learner.evaluate(rowSource(rows, { batchSize: 256 }))).probabilities) : [] };
         }
         const test = bank.test.count ? Array.from(await predictRows(learner, testRows(bank.test))) : [];
         const result: FoldResult = {
@@ -145,6 +146,20 @@ export async function trainFolds(options: TrainFoldsOptions): Promise<FoldResult
     tf.dispose(initial);
   }
   return results;
+}
+
+/** Runs `fn` with a fold's best weights in the model, then puts the model's weights back. */
+export async function withFoldWeights<T>(options: Pick<TrainFoldsOptions, "model" | "top" | "classes">, result: FoldResult, fn: () => Promise<T>): Promise<T> {
+  const saved = options.model.weights.map((w) => tf.keep(w.read().clone()));
+  const learner = new Learner({ ...options, groups: [], train: { size: 0, batches: async function* () {} }, classes: options.classes });
+  try {
+    learner.loadWeights(result.checkpoint);
+    return await fn();
+  } finally {
+    options.model.weights.forEach((w, i) => w.write(saved[i]));
+    tf.dispose(saved);
+    await learner.dispose();
+  }
 }
 
 /** Rows of a set of unlabelled features (label -1), in order. */
