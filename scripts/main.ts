@@ -48,6 +48,8 @@ const MAIN_JOB_PARAMS: Record<string, Params> = {
   "03": { seeds: [1, 2], epochs: 3, draws: 2 },
   "04": { unfreezeBlocks: [0, 1, 2, 4, -1], epochs: 3 },
   "05": { phaseEpochs: [3, 2, 1] },
+  // k-fold on cached trunk features: 3 folds x (3 + 2 + 1) epochs of the top, twice (pseudo-labels); TTA measured on 300 images.
+  "07": { folds: 3, phaseEpochs: [3, 2, 1], ttaSample: 300, lrFinderIterations: 60 },
 };
 
 /** 00-pretrain takes tens of minutes; its result is committed, so the main job uses that. */
