@@ -48,9 +48,8 @@ export async function runSweep(
   const progress = opts.quiet ? silentProgress : terminalProgress();
   const results: RunResult[] = [];
   for (const [i, params] of paramSets.entries()) {
-    const summary = paramSummary(params);
-    progress.note(`== run ${i + 1}/${paramSets.length}: ${summary || "(defaults)"}`);
-    const label = [opts.label, String(i + 1), summary].filter(Boolean).join("-");
+    progress.note(`== run ${i + 1}/${paramSets.length}: ${paramSummary(params) || "(defaults)"}`);
+    const label = sweepRunLabel(opts.label, i, params);
     const result = await execute(prepared[i], { ...opts, notebook, label }, params);
     if (result.status === "failed") progress.note(new NotebookRunError(result).message);
     results.push(result);
@@ -58,6 +57,11 @@ export async function runSweep(
   const failed = results.filter((r) => r.status === "failed");
   progress.note(`== sweep done: ${results.length - failed.length} ok, ${failed.length} failed`);
   return { results, failed };
+}
+
+/** The label of a sweep's run i: `<label>-<i + 1>-<params>`. */
+export function sweepRunLabel(label: string | undefined, i: number, params: Params): string {
+  return [label, String(i + 1), paramSummary(params)].filter(Boolean).join("-");
 }
 
 /** `seed=1_lr=0.001` */
@@ -79,7 +83,7 @@ async function execute(prepared: Notebook, opts: RunOptions, params: Params): Pr
   writeNotebook(executedNotebook, { ...prepared, metadata: { ...prepared.metadata, kernelspec } });
   fs.writeFileSync(path.join(runDir, "params.json"), JSON.stringify(params, null, 2) + "\n");
 
-  const progress = opts.quiet ? silentProgress : terminalProgress();
+  const progress = opts.progress ?? (opts.quiet ? silentProgress : terminalProgress());
   const started = Date.now();
   const tracker = new CellTracker(prepared, progress);
   let trusted = false;

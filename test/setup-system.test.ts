@@ -75,7 +75,6 @@ const PROVIDED_ELSEWHERE: Record<string, string> = {
   "apt-get": "apt, which does the installing",
   "apt-cache": "apt, which does the installing",
   dpkg: "essential in Debian",
-  git: "only the provenance of lib/pretrain.ts, which writes 'unknown' without it",
   "jupyter-lab": "optional: npm run notebook falls back to the classic Notebook (Debian has no JupyterLab)",
   "chromium-browser": "another name test/helpers/browser.ts accepts for Chromium",
   "google-chrome": "another name test/helpers/browser.ts accepts for Chromium",

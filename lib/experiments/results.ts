@@ -21,6 +21,8 @@ export interface CollectedResult extends ExperimentResult {
   run: string;
   /** The parameters the run overrode (params.json), as "k=v" pairs. */
   params: string;
+  /** The queue worker that ran it (`npm run nb -- --queue`); absent for runs on this machine. */
+  worker?: string;
 }
 
 /**
@@ -36,7 +38,8 @@ export function collectResults(notebook: string, runsRoot = defaultRunsRoot()): 
   return folders.flatMap((dir) => {
     const results = JSON.parse(fs.readFileSync(path.join(dir, RESULTS_FILE), "utf8")) as ExperimentResult[];
     const params = readParams(dir);
-    return results.map((result) => ({ ...result, run: path.relative(runsRoot, dir), params }));
+    const worker = readWorker(dir);
+    return results.map((result) => ({ ...result, run: path.relative(runsRoot, dir), params, ...(worker ? { worker } : {}) }));
   });
 }
 
@@ -54,6 +57,14 @@ function readParams(dir: string): string {
     return Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ");
   } catch {
     return "";
+  }
+}
+
+function readWorker(dir: string): string | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, "run.json"), "utf8")) as { queued?: { worker?: string } }).queued?.worker;
+  } catch {
+    return undefined;
   }
 }
 
@@ -89,9 +100,11 @@ export function summarizeByLabel(results: readonly ExperimentResult[]): SettingS
 }
 
 /** For tables: percentages and seconds rounded, one row per run. */
-export function resultRows(results: readonly (ExperimentResult & { run?: string })[]): Record<string, string | number>[] {
+export function resultRows(results: readonly (ExperimentResult & { run?: string; worker?: string })[]): Record<string, string | number>[] {
+  const queued = results.some((r) => r.worker);
   return results.map((r) => ({
     ...(r.run ? { run: r.run } : {}),
+    ...(queued ? { "ran on": r.worker ?? "this machine" } : {}),
     setting: r.label,
     seed: r.seed,
     "best valid acc": `${(100 * r.bestValidAccuracy).toFixed(2)}%`,

@@ -8,6 +8,7 @@ Usage:
                                   [--timeout SECONDS] [--quiet]
   npx tsx scripts/run-notebook.ts NOTEBOOK --sweep SETS.json [-p NAME=VALUE ...] [--out DIR] [--label NAME]
   npx tsx scripts/run-notebook.ts NOTEBOOK --grid NAME=V1,V2 [--grid NAME=V1,V2 ...] [-p NAME=VALUE ...]
+  npx tsx scripts/run-notebook.ts NOTEBOOK [--grid ... | --sweep SETS.json] --queue redis://HOST:PORT [queue options]
 
 Options:
   -p, --param NAME=VALUE  Override a variable of the cell tagged "parameters". VALUE is read as
@@ -22,6 +23,17 @@ Options:
   --quiet                 No per-cell progress lines.
   -h, --help              Show this help.
 
+Queue options (run on workers: npm run worker -- --queue URL; see the README):
+  --queue URL             Enqueue one job per run on Redis at URL (redis://[USER:PASSWORD@]HOST:PORT[/DB],
+                          rediss:// for TLS), wait for them, showing each job's state, and put each
+                          run folder under --out (default runs/). Ctrl-C stops waiting, not the jobs:
+                          the same command again waits for the same jobs.
+  --allow-dirty           Queue although the checkout has uncommitted changes (workers must have the same).
+  --attempts N            Tries per job when a run fails outside its cells, e.g. the kernel died (default 3);
+                          a failing cell is not retried.
+  --fetch-max-mb N        Files of a run folder larger than this stay on the worker (default 8).
+  --retry-failed          Put jobs that failed in an earlier submission of the same sweep back in the queue.
+
 Each run folder holds notebook.ipynb (executed, with outputs, trusted), params.json and run.json
 (status, seconds per cell, error). The exit status is non-zero when a run fails.`;
 
@@ -34,6 +46,15 @@ export interface RunArgs {
   label?: string;
   timeoutPerCell?: number;
   quiet: boolean;
+  queue?: QueueArgs;
+}
+
+export interface QueueArgs {
+  url: string;
+  allowDirty: boolean;
+  attempts?: number;
+  fetchMaxBytes?: number;
+  retryFailed: boolean;
 }
 
 export class UsageError extends Error {}
@@ -95,6 +116,8 @@ export function parseRunArgs(argv: string[]): RunArgs | "help" {
   let sweepFile: string | undefined;
   let notebook: string | undefined;
   const args: Omit<RunArgs, "notebook" | "params"> = { quiet: false };
+  const queue: Partial<QueueArgs> = {};
+  const queueOnly: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -135,6 +158,31 @@ export function parseRunArgs(argv: string[]): RunArgs | "help" {
       case "--quiet":
         args.quiet = true;
         break;
+      case "--queue":
+        queue.url = value();
+        break;
+      case "--allow-dirty":
+        queue.allowDirty = true;
+        queueOnly.push(arg);
+        break;
+      case "--retry-failed":
+        queue.retryFailed = true;
+        queueOnly.push(arg);
+        break;
+      case "--attempts": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new UsageError("--attempts expects a whole number >= 1");
+        queue.attempts = n;
+        queueOnly.push(arg);
+        break;
+      }
+      case "--fetch-max-mb": {
+        const mb = Number(value());
+        if (!(mb >= 0)) throw new UsageError("--fetch-max-mb expects a number of megabytes >= 0");
+        queue.fetchMaxBytes = Math.round(mb * 2 ** 20);
+        queueOnly.push(arg);
+        break;
+      }
       default:
         if (arg.startsWith("-")) throw new UsageError(`Unknown option ${arg}`);
         if (notebook) throw new UsageError(`Only one notebook per command (got ${notebook} and ${arg})`);
@@ -143,11 +191,13 @@ export function parseRunArgs(argv: string[]): RunArgs | "help" {
   }
   if (!notebook) throw new UsageError("Which notebook? Pass the path of an .ipynb file");
   if (sweepFile && axes.length) throw new UsageError("Use either --sweep or --grid, not both");
+  if (!queue.url && queueOnly.length) throw new UsageError(`${queueOnly[0]} goes with --queue URL`);
   const sets = sweepFile ? readSweepFile(sweepFile) : axes.length ? gridParamSets(axes) : undefined;
   return {
     notebook,
     params,
     ...args,
+    ...(queue.url ? { queue: { ...queue, url: queue.url, allowDirty: queue.allowDirty ?? false, retryFailed: queue.retryFailed ?? false } } : {}),
     ...(sets ? { paramSets: sets.map((set) => ({ ...params, ...set })) } : {}),
   };
 }

@@ -42,6 +42,7 @@ export function executeWithNbclient(opts: DriverOptions): Promise<DriverExit> {
     timeout: opts.timeoutPerCell,
     startupTimeout: opts.startupTimeout,
     trust: opts.trust,
+    parentPid: process.pid,
   });
   const child = spawn(findPython(), [path.join(__dirname, "nbexec.py"), args], {
     cwd: opts.cwd,

@@ -50,8 +50,25 @@ def sign(nb):
         return {"trusted": False, "trustError": f"{type(e).__name__}: {e}"}
 
 
+def die_with_parent(parent_pid):
+    """A runner killed outright (SIGKILL: a queue worker that vanished) cannot stop this driver, whose
+    kernel would go on running the notebook next to the retry; Linux sends SIGTERM instead. The kernel
+    itself exits when this driver does (lib/jupyter/parent-watch.cjs)."""
+    try:
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return  # not Linux
+    if parent_pid and os.getppid() != parent_pid:
+        sys.exit(1)  # the runner died before the line above
+
+
 def main():
     args = json.loads(sys.argv[1])
+    die_with_parent(args.get("parentPid"))
     nb = nbformat.read(args["input"], as_version=4)
     started = {}
     running = []  # the index of the cell being executed, if any

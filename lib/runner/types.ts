@@ -1,4 +1,5 @@
 import type { Params } from "./parameters";
+import type { Progress } from "./progress";
 
 export interface RunOptions {
   /** Path of the .ipynb to run. */
@@ -14,6 +15,8 @@ export interface RunOptions {
   timeoutPerCell?: number;
   /** No progress lines on stderr. */
   quiet?: boolean;
+  /** Where per-cell progress goes instead of stderr (a queue worker reports it to the job). */
+  progress?: Progress;
 }
 
 export interface CellRecord {
@@ -45,4 +48,16 @@ export interface RunResult {
   cells: CellRecord[];
   trusted: boolean;
   error?: RunFailure;
+  /** Set when the run was a queued job (`npm run nb -- --queue`) executed by `npm run worker`. */
+  queued?: QueuedRunInfo;
+}
+
+export interface QueuedRunInfo {
+  jobId: string;
+  /** The worker's name, <hostname>:<pid> unless given. */
+  worker: string;
+  commit: string;
+  /** 1 for the first try; more after a retry or a worker that vanished. */
+  attempt: number;
+  submittedFrom: string;
 }

@@ -157,6 +157,21 @@ export const TEST_REQUIREMENTS: readonly Requirement[] = [
     elsewhere: "install Chromium and put it on PATH",
     commands: [{ name: "chromium", probe: ["chromium", "--version"] }],
   },
+  {
+    what: "Redis and OpenSSL, for the queue's tests: a redis-server of their own, also over TLS with a throwaway certificate",
+    debian: ["redis-server", "openssl"],
+    elsewhere: "install Redis 6.2 or later (redis-server) and openssl",
+    commands: [
+      { name: "redis-server", probe: ["redis-server", "--version"] },
+      { name: "openssl", probe: ["openssl", "version"] },
+    ],
+  },
+  {
+    what: "git, which names the commit a queued sweep runs at (npm run nb -- --queue, npm run worker)",
+    debian: ["git"],
+    elsewhere: "install git",
+    commands: [{ name: "git", probe: ["git", "--version"] }],
+  },
 ];
 
 /** The requirements that are not met, each with what is wrong. */
