@@ -41,7 +41,7 @@ before(async () => {
   await selectBackend("wasm", () => undefined);
   await generateDataset({ outDir: dataDir, imagesPerClass: 3, testSize: 5, seed: 17, onProgress: () => {} });
   await runNotebook({ notebook: "notebooks/01-data-split.ipynb", params: { dataDir, manifestPath }, runsRoot, quiet: true });
-  first = await runNotebook({ notebook: NOTEBOOK, params: tiny, runsRoot, quiet: true });
+  first = await runNotebook({ notebook: NOTEBOOK, params: { ...tiny, lrFinder: true }, runsRoot, quiet: true });
 });
 test.after(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -53,6 +53,7 @@ test("with a freeze point, notebook 05 trains the top on cached trunk features a
   assert.ok(fs.readdirSync(featureCache).filter((name) => name.endsWith(".f32")).length === 3, "2 training draws + validation on disk");
   assert.match(out, /best epoch \d: validation accuracy \d+\.\d+%/);
   assert.match(out, /\d+ of \d+ validation images misclassified/, "the grid of misclassified images has its files");
+  assert.match(fs.readFileSync(first.executedNotebook, "utf8"), /Learning-rate range test[\s\S]*valley \(suggested\)/, "lrFinder: the range test's chart and table on the cached features");
 });
 
 test("the saved classifier is the whole model: the frozen trunk as built, the top as trained (the best checkpoint)", async () => {
