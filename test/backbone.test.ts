@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { loadBackbone } from "../lib/backbone";
+import { BatchNorm } from "../lib/models/layers/batch-norm";
 import { EMBEDDED_WEIGHTS } from "../lib/weights";
 
 test.before(async () => {
@@ -41,4 +42,27 @@ test('"random" re-initialises a backbone that comes with weights, the same way f
   assert.deepEqual(values(a, "Conv1/kernel"), values(b, "Conv1/kernel"));
   assert.ok(values(a, "bn_Conv1/moving_variance").every((v) => v === 1));
   for (const net of [pretrained, a, b]) net.model.dispose();
+});
+
+test("every BatchNorm fine-tunes with PyTorch's momentum unless asked otherwise: the moving statistics follow the batches", async () => {
+  const bnMomenta = (net: { model: tf.LayersModel }) => new Set(net.model.layers.filter((l): l is BatchNorm => l instanceof BatchNorm).map((l) => l.momentum));
+  const x = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 7);
+  const drift = async (batchNormMomentum?: number) => {
+    const net = await loadBackbone("nsfwjs:mobilenet_v2", { numClasses: 4, imageSize: 32, seed: 1, batchNormMomentum });
+    const bn = net.model.getLayer("Conv_1_bn") as BatchNorm;
+    const moving = () => Array.from(bn.inferenceParameters().movingMean.dataSync());
+    const before = moving();
+    for (let step = 0; step < 30; step++) tf.tidy(() => { net.model.apply(x, { training: true }); });
+    const after = moving();
+    const momenta = bnMomenta(net);
+    net.model.dispose();
+    return { momenta, moved: after.reduce((s, v, i) => s + Math.abs(v - before[i]), 0) / after.length };
+  };
+  const fineTune = await drift();
+  const keras = await drift(0.999);
+  assert.deepEqual([...fineTune.momenta], [0.9]); // the package's layers say 0.999 (one says 0.9)
+  assert.deepEqual([...keras.momenta], [0.999]);
+  // 30 steps move the statistics 1 - 0.9^30 = 96 % of the way with 0.9, 3 % with 0.999.
+  assert.ok(fineTune.moved > 10 * keras.moved, `mean |change| of Conv_1_bn's moving mean: ${fineTune.moved} with 0.9, ${keras.moved} with 0.999`);
+  x.dispose();
 });

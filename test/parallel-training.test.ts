@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/backend";
 import { batchNorm, conv2d, globalAveragePool, linear, relu6, withInitSeed } from "../lib/models/builders";
-import { Learner } from "../lib/train";
+import { freezeBefore, splitAtFreezePoint } from "../lib/models";
+import { Learner, type Batch, type BatchSource } from "../lib/train";
 import { TinyImages, weightsOf } from "./helpers/tiny-training";
 
 const CLASSES = ["a", "b", "c"];
@@ -101,4 +102,57 @@ test("evaluate shares the rows out too and gives one thread's probabilities", as
     await two.close();
     model.dispose();
   }
+});
+
+/** TinyImages passed through a frozen trunk: the batches a cached-feature source gives the top. */
+class TrunkFeatures implements BatchSource {
+  readonly size: number;
+  constructor(private readonly images: TinyImages, private readonly trunk: tf.LayersModel) {
+    this.size = images.size;
+  }
+
+  async *batches(epoch: number): AsyncIterable<Batch> {
+    for await (const batch of this.images.batches(epoch)) {
+      const x = tf.tidy(() => this.trunk.predict(batch.x) as tf.Tensor);
+      batch.x.dispose();
+      yield { ...batch, x };
+    }
+  }
+}
+
+test("training the top on trunk features (a freeze point, cached features) also runs on two threads and matches one", async () => {
+  const trainTop = async (shares: number) => {
+    const model = smallNet();
+    freezeBefore(model, "features.1");
+    const split = splitAtFreezePoint(model)!;
+    const learner = new Learner({
+      model,
+      top: split.top,
+      groups: [{ name: "top", variables: model.trainableWeights, lr: 0.01 }],
+      train: new TrunkFeatures(new TinyImages(30, 6), split.trunk),
+      valid: new TrunkFeatures(new TinyImages(12, 6, 99), split.trunk),
+      classes: CLASSES,
+      parallel: shares > 1 ? { shares } : undefined,
+    });
+    try {
+      const records = await learner.fit(3);
+      return { weights: weightsOf(model), losses: records.map((r) => r.trainLoss), valid: records.map((r) => r.validLoss!), threads: records.map((r) => r.threads) };
+    } finally {
+      await learner.close();
+      model.dispose();
+      split.top.dispose();
+    }
+  };
+  const one = await trainTop(1);
+  const two = await trainTop(2);
+  assert.deepEqual(two.threads, [2, 2, 2]);
+  assert.ok(one.losses[2] < one.losses[0], `training lowers the loss: ${one.losses}`);
+  one.losses.forEach((loss, i) => assert.ok(Math.abs(loss - two.losses[i]) < 1e-5, `epoch ${i + 1} loss ${loss} vs ${two.losses[i]}`));
+  one.valid.forEach((loss, i) => assert.ok(Math.abs(loss - two.valid[i]) < 1e-5, `epoch ${i + 1} valid loss ${loss} vs ${two.valid[i]}`));
+  let worst = 0;
+  for (const [name, a] of one.weights) {
+    const b = two.weights.get(name)!;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  assert.ok(worst < TOLERANCE, `largest weight difference ${worst}`);
 });

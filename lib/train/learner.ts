@@ -38,6 +38,8 @@ export interface EpochRecord {
   lrs: Record<string, number>;
   /** The wasm backend's heap at the end of the epoch (wasm32 allows 4 GiB); absent on other backends. */
   wasmHeapBytes?: number;
+  /** Threads that computed the training steps (the `parallel` option's shares, else 1). */
+  threads?: number;
 }
 
 export interface BatchEnd {
@@ -123,7 +125,8 @@ export class Learner {
   private planned = 0;
   private readonly optimizers: tf.AdamOptimizer[];
   private readonly shares: number;
-  private pool?: Promise<DataParallel>;
+  /** The `parallel` option's worker pools, one per network trained (the model, or its top on cached features). */
+  private readonly pools = new Map<tf.LayersModel, Promise<DataParallel>>();
 
   constructor(options: LearnerOptions) {
     this.model = options.model;
@@ -186,7 +189,7 @@ export class Learner {
       const n = batch.y.shape[0];
       let batchLoss: number;
       let batchHits: number;
-      if (this.shares > 1 && this.networkFor(batch.x) === this.model) {
+      if (this.shares > 1) {
         ({ batchLoss, batchHits } = await this.parallelStep(batch, variables));
       } else {
         const { loss, hits } = explainingHeapExhaustion(() => tf.tidy(() => {
@@ -224,6 +227,7 @@ export class Learner {
       seconds: 0,
       lrs: this.learningRates(),
       wasmHeapBytes: wasmHeapBytes(),
+      threads: this.shares,
     };
     if (this.valid) {
       const evaluation = await this.evaluate(this.valid);
@@ -236,22 +240,23 @@ export class Learner {
 
   /** One training step on all shares (opt-in `parallel`): gradients summed over the shares, then each group's Adam. */
   private async parallelStep(batch: Batch, variables: tf.Variable[][]): Promise<{ batchLoss: number; batchHits: number }> {
-    const step = await (await this.dataParallel()).step(batch.x, batch.y);
+    const step = await (await this.dataParallel(this.networkFor(batch.x))).step(batch.x, batch.y);
     tf.tidy(() => variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: step.grads[v.name] })))));
     tf.dispose(Object.values(step.grads));
     return { batchLoss: step.loss, batchHits: step.hits };
   }
 
-  private dataParallel(): Promise<DataParallel> {
-    this.pool ??= DataParallel.start(this.model, this.groups.flatMap((g) => g.variables), this.classes.length, { shares: this.shares });
-    return this.pool;
+  private dataParallel(network: tf.LayersModel): Promise<DataParallel> {
+    let pool = this.pools.get(network);
+    if (!pool) this.pools.set(network, (pool = DataParallel.start(network, this.groups.flatMap((g) => g.variables), this.classes.length, { shares: this.shares })));
+    return pool;
   }
 
   /** Stops the worker threads of the `parallel` option (a later fit starts them again). */
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    if (pool) await (await pool).close();
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    for (const pool of pools) await (await pool).close();
   }
 
   /** Frees what training allocated (Adam's moment estimates, worker threads), not the model; the learner cannot train afterwards. */
@@ -277,7 +282,7 @@ export class Learner {
       for await (const batch of source.batches(0)) {
         // Opt-in `parallel`: the rows are shared out over the threads.
         const network = this.networkFor(batch.x);
-        const shared = this.shares > 1 && network === this.model ? await (await this.dataParallel()).predict(batch.x) : undefined;
+        const shared = this.shares > 1 ? await (await this.dataParallel(network)).predict(batch.x) : undefined;
         const local = shared ? undefined : foldedFor(network);
         const { loss, probs } = explainingHeapExhaustion(() => tf.tidy(() => {
           const logits = shared ?? (local!.predict(batch.x) as tf.Tensor2D);

@@ -24,7 +24,8 @@ export interface BatchNormArgs extends LayerArgs {
 export class BatchNorm extends tf.layers.Layer {
   static readonly className = "BatchNorm";
   readonly epsilon: number;
-  readonly momentum: number;
+  /** Settable: a fine-tune sets it for the whole model (see loadBackbone's batchNormMomentum). */
+  momentum: number;
   readonly scale: boolean;
   readonly center: boolean;
   private gamma?: tf.LayerVariable;
