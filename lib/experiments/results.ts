@@ -1,6 +1,7 @@
 // Results of experiment runs: saved next to the executed notebook in its run folder, and collected
-// back from every run folder of a notebook (interactive runs, `npm run nb` sweeps, the main job)
-// into one table, so a headless sweep reads like one experiment.
+// back from every run folder of a notebook (interactive runs, `npm run nb` sweeps, queued runs whose
+// folders came back from workers, the main job) into one table, so a headless sweep reads like one
+// experiment.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeJsonAtomic } from "../io";
