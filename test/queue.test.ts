@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { Queue } from "bullmq";
 import { collectResults } from "../lib/experiments";
 import { checkConnection, enqueueJobs, jobId, parseJob, QUEUE_NAME, readCheckout, redactUrl, redisOptions, waitForJobs, type NotebookJob } from "../lib/queue";
+import { SweepDisplay } from "../lib/queue/display";
 import { packRunFolder, unpackRunFolder } from "../lib/queue/transfer";
 import { parseRunArgs } from "../lib/runner/cli-args";
 import type { RunResult } from "../lib/runner";
@@ -160,6 +161,24 @@ test("run folders travel gzipped; big files stay behind, listed; paths cannot le
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(to, "remote-files.json"), "utf8")).files, [{ path: "big.bin", size: 5000 }]);
   assert.throws(() => unpackRunFolder({ ...packed, files: [{ ...packed.files[0], path: "../escaped" }] }, to), /refusing to write \.\.\/escaped outside/);
   assert.ok(!fs.existsSync(path.join(work, "escaped")));
+});
+
+test("on a terminal the job lines and the overall line are redrawn in place, cut to its width", () => {
+  const writes: string[] = [];
+  const tty = Object.assign(new Writable({ write: (chunk, _encoding, done) => (writes.push(String(chunk)), done()) }), { isTTY: true, columns: 70 });
+  const display = new SweepDisplay("sweep x", [{ id: "nb-aaaaaaaa1111", label: "1-seed=1" }, { id: "nb-bbbbbbbb2222", label: "2-seed=2".repeat(10) }], tty);
+  display.update("nb-aaaaaaaa1111", { state: "active", worker: "w1", cell: "cell 2/5" });
+  display.render();
+  display.update("nb-aaaaaaaa1111", { state: "completed", worker: "w1" });
+  display.update("nb-bbbbbbbb2222", { state: "failed", worker: "w2", attempt: 2, error: "boom" });
+  display.render();
+  assert.equal(writes.length, 2);
+  assert.ok(!writes[0].includes("\x1b[3F") && writes[1].startsWith("\x1b[3F"), "the second drawing goes back up three lines");
+  const lines = writes[1].split("\n").filter(Boolean).map((line) => line.replace(/\x1b\[\d*[A-Za-z]/g, ""));
+  assert.deepEqual(lines.map((line) => line.length <= 69), [true, true, true]);
+  assert.match(lines[0], /^nb-aaaaaaaa\s+1-seed=1\s+done\s+on w1$/);
+  assert.match(lines[2], /^sweep x: 2\/2 finished \(1 failed\) · 0 running · 0 waiting/);
+  assert.match(writes[0], /running {2}on w1 {2}cell 2\/5/);
 });
 
 let firstSweep: ReturnType<typeof table> = [];

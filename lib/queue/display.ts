@@ -87,7 +87,9 @@ export class SweepDisplay {
   }
 
   private redraw(): void {
-    const lines = [...this.jobs.map((job) => this.jobLine(job)), this.overallLine(), ...(this.note ? [this.note] : [])];
+    // A line wider than the terminal wraps and would throw off the count of lines to go back up.
+    const width = (this.stream as { columns?: number }).columns ?? 200;
+    const lines = [...this.jobs.map((job) => this.jobLine(job)), this.overallLine(), ...(this.note ? [this.note] : [])].map((line) => line.slice(0, width - 1));
     const up = this.drawnLines ? `\x1b[${this.drawnLines}F` : "";
     this.stream.write(up + lines.map((line) => `\x1b[2K${line}`).join("\n") + "\n" + (this.drawnLines > lines.length ? "\x1b[J" : ""));
     this.drawnLines = lines.length;

@@ -184,12 +184,17 @@ function jobProgress(job: Job, worker: string, tag: string, log: (line: string) 
   };
 }
 
-/** Logs a lost Redis connection once until it is back, not at every reconnection attempt. */
+/** Logs a lost Redis connection once every 10 s, not at every reconnection attempt, and other worker errors as they come. */
 function redisTrouble(url: string, log: (line: string) => void): (error: Error) => void {
   let last = 0;
   return (error: Error) => {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    if (!/ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed/.test(code + error.message)) {
+      log(`worker error: ${error.message}`);
+      return;
+    }
     if (Date.now() - last < 10_000) return;
     last = Date.now();
-    log(`redis at ${redactUrl(url)}: ${error.message} (reconnecting; running notebooks go on)`);
+    log(`redis at ${redactUrl(url)} unreachable: ${error.message} (reconnecting; running notebooks go on)`);
   };
 }
