@@ -11,6 +11,7 @@ import { parseValue } from "../lib/runner/cli-args";
 import { readNotebook } from "../lib/runner/notebook";
 import { injectParameters } from "../lib/runner/parameters";
 import { ensureSystem } from "../lib/setup/system";
+import { MAIN_JOB_PARAMS } from "./main-job-params";
 import {
   ANSWER_KEY_NAME,
   checkContestFolder,
@@ -40,17 +41,6 @@ notebooks/NN-*.ipynb in order; executed copies with outputs go to runs/main/.
   -p NN:NAME=VALUE    override a parameter of notebook NN, VALUE read as JSON (else taken as a
                       string), e.g. -p '05:phaseEpochs=[4,4,4]'; repeatable`;
 
-/**
- * Settings of the main job that differ from a notebook's defaults, so that all notebooks finish in
- * minutes on a 2-core CPU. Run a notebook with its defaults through `npm run nb`.
- */
-const MAIN_JOB_PARAMS: Record<string, Params> = {
-  "03": { seeds: [1, 2], epochs: 3, draws: 2 },
-  "04": { unfreezeBlocks: [0, 1, 2, 4, -1], epochs: 3 },
-  "05": { phaseEpochs: [3, 2, 1] },
-  // k-fold on cached trunk features: 3 folds x (3 + 2 + 1) epochs of the top, twice (pseudo-labels); TTA measured on 300 images.
-  "07": { folds: 3, phaseEpochs: [3, 2, 1], ttaSample: 300, lrFinderIterations: 60 },
-};
 
 /** 00-pretrain takes tens of minutes; its result is committed, so the main job uses that. */
 const SKIPPED_IN_MAIN_JOB = ["00"];

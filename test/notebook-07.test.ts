@@ -21,6 +21,7 @@ const tiny = {
   manifestPath, checkpointDir, outDir,
   featureCache: path.join(work, "features"),
   answerKey: path.join(dataDir, "test_answers.csv"),
+  backbone: "mobilenet_v2", weightsFile: "embedded", widthMultiplier: 0.5, // small and fast; the default is the main job's
   imageSize: 48, freezePoint: "features.16", groupRates: { "features.16:18": 1e-3, "features.18": 1e-3, classifier: 3e-3 },
   phaseEpochs: [1, 1], lowerRates: [3e-4], folds: 2, draws: 0, batchSize: 32,
   lrFinderIterations: 8, ttaSample: 40, tta: { flip: ["hflip"], brightness: ["brightness:1.1"] },

@@ -14,7 +14,7 @@ const dataDir = path.join(work, "dataset");
 const manifestPath = path.join(work, "split.json");
 const featureCache = path.join(work, "features");
 const runsRoot = path.join(work, "runs");
-const tiny = { manifestPath, imageSize: 32, widthMultiplier: 0.35, epochs: 1, batchSize: 32, featureCache, weightsFile: "" };
+const tiny = { manifestPath, backbone: "mobilenet_v2", imageSize: 32, widthMultiplier: 0.35, epochs: 1, batchSize: 32, featureCache, weightsFile: "" };
 
 function outputsOf(run: RunResult): { text: string; html: string; pngs: number } {
   const nb = JSON.parse(fs.readFileSync(run.executedNotebook, "utf8"));

@@ -20,8 +20,11 @@ const tiny = {
   manifestPath,
   checkpointDir,
   modelDir,
+  backbone: "mobilenet_v2", // tiny and fast; the default (nsfwjs:mobilenet_v2 at 224 px) is the main job's
   imageSize: 32,
   widthMultiplier: 0.35,
+  freezePoint: "",
+  groupRates: { "features.0:18": 1e-3, "features.18": 1e-3, classifier: 3e-3 },
   phaseEpochs: [1, 1, 0],
   finalEpochs: 1,
   batchSize: 32,

@@ -10,7 +10,7 @@ import { foldParts } from "../data/folds";
 import { writeJsonAtomic } from "../io";
 import { EarlyStopping, SaveCheckpoints, ShowProgress } from "../train/callbacks";
 import type { FeatureSet } from "../train/feature-cache";
-import { Learner, type Callback } from "../train/learner";
+import { defaultTrainingThreads, Learner, type Callback } from "../train/learner";
 import { groupsByPath } from "../train/sources";
 import { bankRows, type FeatureBank, type FeatureRow } from "./feature-bank";
 import { rowSource } from "./row-source";
@@ -24,6 +24,8 @@ export interface FoldRecipe {
   patience: number;
   batchSize: number;
   seed: number;
+  /** Training threads (default: defaultTrainingThreads(), both cores on wasm; 1 = the single-thread path). */
+  threads?: number;
 }
 
 export interface FoldResult {
@@ -103,6 +105,7 @@ export async function trainFolds(options: TrainFoldsOptions): Promise<FoldResult
         valid: rowSource(validRows, { batchSize: recipe.batchSize }),
         classes,
         callbacks: [new ShowProgress(), checkpoints, new EarlyStopping(recipe.patience, log), ...(options.callbacks ?? [])],
+        parallel: { shares: recipe.threads || defaultTrainingThreads() },
       });
       try {
         if (fs.existsSync(checkpoints.last)) await learner.restore(checkpoints.last);

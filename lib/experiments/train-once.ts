@@ -8,7 +8,7 @@ import type { SplitManifest } from "../data/manifest";
 import { parametersOf, unfreezeTop } from "../models";
 import { loadBackbone, type BackboneProvenance } from "../models/backbone";
 import { progress } from "../progress";
-import { Learner, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
+import { defaultTrainingThreads, Learner, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
 import { trainingSources, type TrainingSources } from "../train/training-sources";
 
 export interface ExperimentSettings {
@@ -33,6 +33,8 @@ export interface ExperimentSettings {
   featureCache: string;
   /** Augmentation draws cached per image (default: one per epoch, which repeats uncached training exactly). */
   draws?: number;
+  /** Training threads (default: defaultTrainingThreads(), both cores on wasm; 1 = the single-thread path). */
+  threads?: number;
 }
 
 export interface ExperimentResult {
@@ -86,7 +88,7 @@ export async function trainOnce(manifest: SplitManifest, settings: ExperimentSet
       batchSize: settings.batchSize, seed: settings.seed, epochs: settings.epochs, augment: settings.augment, draws: settings.draws,
       featureCache: settings.featureCache, decodeCache, label: settings.label,
     });
-    const learner = new Learner({ model, top: sources.top, groups: headAndBody(model, settings.rates), train: sources.train, valid: sources.valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks] });
+    const learner = new Learner({ model, top: sources.top, groups: headAndBody(model, settings.rates), train: sources.train, valid: sources.valid, classes, callbacks: [new EpochProgress(settings.label, settings.epochs), ...callbacks], parallel: { shares: settings.threads || defaultTrainingThreads() } });
     const history = await learner.fit(settings.epochs).finally(() => learner.dispose());
     const best = history.reduce((a, b) => ((b.validAccuracy ?? 0) > (a.validAccuracy ?? 0) ? b : a));
     return {

@@ -38,7 +38,7 @@ export interface Backbone {
 
 export interface BackboneOptions {
   numClasses: number;
-  /** Input size; default the backbone's native size. */
+  /** Input size; omitted or 0: the backbone's native size. */
   imageSize?: number;
   /** mobilenet_v2 only. */
   widthMultiplier?: number;
@@ -85,7 +85,7 @@ export async function loadBackbone(name: string, options: BackboneOptions): Prom
 async function resolveBackbone(name: string, options: BackboneOptions): Promise<Backbone> {
   const random = options.weights === RANDOM_INIT;
   const weights = random ? "" : (options.weights ?? "");
-  const size = options.imageSize ?? nativeImageSize(name, weights);
+  const size = options.imageSize || nativeImageSize(name, weights);
   if (name.startsWith(NSFWJS_PREFIX)) {
     if (weights) throw new Error(`backbone "${name}" brings its own (ImageNet-derived) weights: leave weights empty (""), or "random"`);
     const { model, provenance } = await loadNsfwjsBackbone(name.slice(NSFWJS_PREFIX.length), { numClasses: options.numClasses, inputSize: size, seed: options.seed });
