@@ -96,11 +96,15 @@ async function main(): Promise<void> {
     results.push(await measure(row.label, row.params));
     console.log(table(results.slice(-1)));
   }
+  // Rows measured earlier the same day with the same recipe stay (an --only run adds or replaces its rows).
   const out = path.join(root, "bench", "results", `backbones-${new Date().toISOString().slice(0, 10)}.json`);
+  const earlier = fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, "utf8")) as { mainJob05: Params; rows: RowResult[] }) : undefined;
+  const kept = earlier && JSON.stringify(earlier.mainJob05) === JSON.stringify(MAIN_JOB_PARAMS["05"]) ? earlier.rows.filter((r) => !results.some((n) => n.label === r.label)) : [];
+  const all = ROWS.map((row) => [...kept, ...results].find((r) => r.label === row.label)).filter((r): r is RowResult => r !== undefined);
   const tmp = `${out}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ cpu: cpuModel(), mainJob05: MAIN_JOB_PARAMS["05"], rows: results }, null, 2));
+  fs.writeFileSync(tmp, JSON.stringify({ cpu: cpuModel(), mainJob05: MAIN_JOB_PARAMS["05"], rows: all }, null, 2));
   fs.renameSync(tmp, out);
-  console.log(`\n${table(results)}\n\nwritten to ${path.relative(root, out)}`);
+  console.log(`\n${table(all)}\n\nwritten to ${path.relative(root, out)}`);
 }
 
 main().catch((error: Error) => {
