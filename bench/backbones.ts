@@ -8,9 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/jupyter/kernelspec";
 import { runNotebook, type Params, type RunResult } from "../lib/runner";
-import { readAnswerKey } from "../lib/submission";
 import { MAIN_JOB_PARAMS } from "../scripts/main-job-params";
-import { readSubmission } from "../scripts/main-own-data";
+import { scoreSubmissionFile } from "../scripts/main-own-data";
 import { cpuModel } from "./common";
 
 const NSFWJS_MOBILENET = { backbone: "nsfwjs:mobilenet_v2", weightsFile: "", freezePoint: "block.10", groupRates: { "block.10:": 1e-3, predictions: 3e-3 } };
@@ -54,10 +53,8 @@ async function measure(label: string, params: Params): Promise<RowResult> {
   await runNotebook({ notebook: "notebooks/06-submission.ipynb", params: { ...MAIN_JOB_PARAMS["06"], modelDir: dirs.modelDir, outDir, answerKey }, runsRoot, label: slug });
   const history = JSON.parse(fs.readFileSync(path.join(dirs.checkpointDir, "history.json"), "utf8")) as { epoch: number; validLoss: number; validAccuracy: number }[];
   const best = history.reduce((a, b) => (b.validLoss < a.validLoss ? b : a));
-  const predicted = readSubmission(path.join(outDir, "submission.csv"));
-  const answers = readAnswerKey(path.join(root, answerKey));
-  const correct = [...answers].filter(([id, truth]) => predicted.get(id) === truth).length;
-  return { label, params, validAccuracy: best.validAccuracy, bestEpoch: best.epoch, testAccuracy: correct / answers.size, notebook05Seconds: training.seconds, ...extractionRate(training) };
+  const test = scoreSubmissionFile(path.join(outDir, "submission.csv"), path.join(root, answerKey));
+  return { label, params, validAccuracy: best.validAccuracy, bestEpoch: best.epoch, testAccuracy: test.accuracy, notebook05Seconds: training.seconds, ...extractionRate(training) };
 }
 
 /** From notebook 05's description of its batches: "train 1867 images x 3 draws, computed in 41.0 s on 2 threads; valid 467 images, ...". */

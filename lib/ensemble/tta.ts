@@ -7,9 +7,9 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ImageBatches, type BatchImage } from "../data/batches";
 import { writeFileAtomic, writeJsonAtomic } from "../io";
-import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
+import { defaultShares } from "../parallel/parallel-trunk";
 import { progress } from "../progress";
-import { featureKey, type FeatureCacheOptions, type FeatureSet } from "../train/feature-cache";
+import { featureKey, trunkRowsInto, type FeatureCacheOptions, type FeatureSet } from "../train/feature-cache";
 import { withBrightness } from "../train/predict";
 
 /** "brightness:0.9", "hflip", "crop:0.875:tl" (tl, tr, bl, br or c: where the window sits). */
@@ -66,7 +66,6 @@ export async function viewFeatures(trunk: tf.LayersModel, items: readonly BatchI
   }
   const started = Date.now();
   const data = new Float32Array(items.length * rowSize);
-  const failed: number[] = [];
   const batchSize = options.batchSize ?? 32;
   const shares = options.shares ?? defaultShares(Math.ceil(items.length / batchSize));
   const bar = progress(`trunk features: ${options.label ?? "images"} seen as ${view}`, items.length, "images");
@@ -78,22 +77,11 @@ export async function viewFeatures(trunk: tf.LayersModel, items: readonly BatchI
       yield { ...batch, x };
     }
   }
-  let done = 0;
-  const runner = await ParallelTrunk.start(trunk, shares);
-  try {
-    await runner.run(viewed(), (batch, values) => {
-      batch.y.dispose();
-      batch.indices.forEach((index, row) => data.set(values.subarray(row * rowSize, (row + 1) * rowSize), index * rowSize));
-      for (const row of batch.failed) failed.push(batch.indices[row]);
-      bar.update((done += batch.indices.length));
-    });
-  } finally {
-    await runner.close();
-  }
+  const failed = await trunkRowsInto(trunk, viewed(), shares, data, bar);
   bar.finish();
   const seconds = (Date.now() - started) / 1000;
   fs.mkdirSync(options.dir, { recursive: true });
   writeFileAtomic(`${base}.f32`, new Uint8Array(data.buffer));
-  writeJsonAtomic(`${base}.json`, { key, view, count: items.length, failed: failed.sort((a, b) => a - b), seconds, created: new Date().toISOString() });
+  writeJsonAtomic(`${base}.json`, { key, view, count: items.length, failed, seconds, created: new Date().toISOString() });
   return { key, shape, count: items.length, data, failed, fromDisk: false, seconds, threads: shares };
 }

@@ -133,7 +133,6 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
   const shape = trunk.outputs[0].shape.slice(1) as number[];
   const rowSize = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(items.length * rowSize);
-  const failed: number[] = [];
   const batchSize = options.batchSize ?? 32;
   const shares = options.shares ?? defaultShares(Math.ceil(items.length / batchSize));
   const draws = options.augment ? (options.draws ?? 1) : 1;
@@ -150,6 +149,24 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     onError: "flag",
     warn: () => undefined, // listed in `failed`; training skips them with its own warning
   });
+  const failed = await trunkRowsInto(trunk, batches, shares, data, bar);
+  bar.finish(failed.length ? `${failed.length} could not be decoded` : undefined);
+  return { key, shape, count: items.length, data, failed, fromDisk: false, seconds: (Date.now() - started) / 1000, threads: shares };
+}
+
+/**
+ * Runs `trunk` over `batches` on `shares` threads (ParallelTrunk), writing each image's output row
+ * into `data` at its index; returns the indices of the images that could not be decoded, sorted.
+ */
+export async function trunkRowsInto(
+  trunk: tf.LayersModel,
+  batches: AsyncIterable<{ x: tf.Tensor; y: tf.Tensor; indices: number[]; failed: number[] }>,
+  shares: number,
+  data: Float32Array,
+  bar: { update(done: number): void },
+): Promise<number[]> {
+  const rowSize = (trunk.outputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const failed: number[] = [];
   let done = 0;
   const runner = await ParallelTrunk.start(trunk, shares);
   try {
@@ -162,8 +179,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
   } finally {
     await runner.close();
   }
-  bar.finish(failed.length ? `${failed.length} could not be decoded` : undefined);
-  return { key, shape, count: items.length, data, failed: failed.sort((a, b) => a - b), fromDisk: false, seconds: (Date.now() - started) / 1000, threads: shares };
+  return failed.sort((a, b) => a - b);
 }
 
 function readFeatureSet(dir: string, key: string, count: number): FeatureSet | undefined {

@@ -5,7 +5,6 @@
                                             stage (model.features) for the predicted class of image 0
                                             and class 1 of image 1, into DIR/tensors.{bin,json}
 """
-import json
 import os
 import sys
 
@@ -13,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
-from torch_reference import random_model  # noqa: E402
+from torch_reference import random_model, write_tensors  # noqa: E402
 
 
 def main(out_dir, size, num_classes):
@@ -41,15 +40,7 @@ def main(out_dir, size, num_classes):
     maps = torch.where(peak > 0, up / torch.where(peak > 0, peak, torch.ones_like(peak)), torch.zeros_like(up))
     tensors = [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
     tensors += [("input", x.permute(0, 2, 3, 1)), ("logits", logits), ("classes", classes.float()), ("cam", cam[:, 0]), ("maps", maps)]
-    index, offset = [], 0
-    with open(os.path.join(out_dir, "tensors.bin"), "wb") as f:
-        for name, tensor in tensors:
-            data = tensor.detach().contiguous().float().numpy().tobytes()
-            f.write(data)
-            index.append({"name": name, "shape": list(tensor.shape), "offset": offset})
-            offset += len(data)
-    with open(os.path.join(out_dir, "tensors.json"), "w") as f:
-        json.dump(index, f)
+    write_tensors(out_dir, tensors)
 
 
 if __name__ == "__main__":

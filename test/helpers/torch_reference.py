@@ -59,6 +59,11 @@ def export(arch, out_dir, size, num_classes):
     x, logits = run(model, size)
     tensors = [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
     tensors += [("input", x.permute(0, 2, 3, 1)), ("logits", logits)]
+    write_tensors(out_dir, tensors)
+
+
+def write_tensors(out_dir, tensors):
+    """(name, tensor) pairs as float32 into tensors.bin, with their shapes and offsets in tensors.json."""
     index, offset = [], 0
     with open(os.path.join(out_dir, "tensors.bin"), "wb") as f:
         for name, tensor in tensors:
