@@ -3,13 +3,14 @@
 // Set CHARID_BACKEND=tensorflow|wasm|cpu (or pass `force`) to choose one.
 import * as tf from "@tensorflow/tfjs";
 import { registerWasmTrainingKernels } from "./backends/wasm-training";
+import { kernelVariantLabel } from "./backends/wasm-training/kernel-variant";
 import type { WasmBackend } from "./backends/wasm-training/wasm-backend";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
 export interface BackendInfo {
   name: BackendName;
-  /** What the computation runs on, e.g. "GPU (tfjs-node-gpu)" or "CPU, wasm SIMD, 1 thread". */
+  /** What the computation runs on, e.g. "GPU (tfjs-node-gpu)" or "CPU (wasm, SIMD + relaxed FMA, 1 thread)". */
   device: string;
   /** Why faster backends were passed over. */
   skipped: string[];
@@ -62,7 +63,7 @@ async function tryWasm(skipped: string[]): Promise<string | undefined> {
     require("@tensorflow/tfjs-backend-wasm");
     if (await withoutNewProcessHandlers(() => tf.setBackend("wasm"))) {
       registerWasmTrainingKernels();
-      const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD";
+      const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? kernelVariantLabel() : "no SIMD";
       const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "multi-threaded" : "1 thread";
       return `CPU (wasm, ${simd}, ${threads})`;
     }

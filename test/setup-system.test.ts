@@ -78,6 +78,7 @@ const PROVIDED_ELSEWHERE: Record<string, string> = {
   "jupyter-lab": "optional: npm run notebook falls back to the classic Notebook (Debian has no JupyterLab)",
   "chromium-browser": "another name test/helpers/browser.ts accepts for Chromium",
   "google-chrome": "another name test/helpers/browser.ts accepts for Chromium",
+  "clang-14": "Debian's clang package is clang 14 and installs it under this name too",
 };
 // What the non-literal first argument of a spawn runs, at each call site in the sources.
 const RUNS: Record<string, string[]> = {
@@ -87,6 +88,8 @@ const RUNS: Record<string, string[]> = {
   PYTHON: ["python3"],
   chromium: ["chromium"],
   "process.execPath": ["node"],
+  clang: ["clang-14", "clang", "clang-16"], // test/wasm-kernels-build.test.ts: COMPILERS
+  LINKERS: ["wasm-ld", "wasm-ld-16"], // test/wasm-kernels-build.test.ts
   command: [], // canRun in lib/jupyter/kernelspec.ts: the candidates of findPython/findJupyter, whose paths are literals below
 };
 

@@ -1,9 +1,11 @@
 // TensorFlow.js's own specs for the convolutions (with their gradients) and for every kernel
-// and gradient we replace, run on the wasm backend (see test/tfjs-specs/).
+// and gradient we replace, run on the wasm backend (see test/tfjs-specs/), with each build of our
+// kernels.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { KERNEL_VARIANT_ENV, KERNEL_VARIANTS, relaxedSimdSupported } from "../lib/backends/wasm-training/kernel-variant";
 import { HIGH_HEAP_ENV } from "./helpers/high-heap";
 import type { SpecSummary } from "./tfjs-specs/harness";
 
@@ -22,12 +24,15 @@ function runSpecs(args: string[] = [], env: Record<string, string> = {}): SpecSu
   }
 }
 
-test("tfjs-core's convolution, gradient and replaced-kernel specs all pass on wasm with our kernels", () => {
-  const summary = runSpecs();
-  assert.deepEqual(summary.failures, []);
-  assert.ok(summary.executed >= MIN_EXECUTED, `only ${summary.executed} specs ran`);
-  console.log(`tfjs specs on wasm: ${summary.passed} passed, ${summary.excluded} excluded`);
-});
+for (const variant of KERNEL_VARIANTS) {
+  test(`tfjs-core's convolution, gradient and replaced-kernel specs all pass on wasm with our kernels (${variant} build)`, (t) => {
+    if (variant === "relaxed" && !relaxedSimdSupported()) return t.skip("this engine does not validate relaxed SIMD");
+    const summary = runSpecs([], { [KERNEL_VARIANT_ENV]: variant });
+    assert.deepEqual(summary.failures, []);
+    assert.ok(summary.executed >= MIN_EXECUTED, `only ${summary.executed} specs ran`);
+    console.log(`tfjs specs on wasm, ${variant} kernels: ${summary.passed} passed, ${summary.excluded} excluded`);
+  });
+}
 
 test("they pass too with every suite's wasm heap grown past 2 GiB and its free memory poisoned", () => {
   const summary = runSpecs([], { [HIGH_HEAP_ENV]: "1" });

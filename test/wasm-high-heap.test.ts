@@ -11,6 +11,7 @@ import { registerWasmTrainingKernels } from "../lib/backends/wasm-training";
 import { allocateScratch, heapOffset, type WasmBackend } from "../lib/backends/wasm-training/wasm-backend";
 import { Rng } from "../lib/random";
 import { HIGH_HEAP_ENV, TWO_GIB, useHighHeapWasm } from "./helpers/high-heap";
+import { runTestFile } from "./helpers/kernel-variants";
 
 let backend: WasmBackend;
 
@@ -53,11 +54,7 @@ test("per-channel batch norm above 2 GiB equals a plain JavaScript reference", (
 });
 
 test("the wasm kernel tests pass with the heap grown past 2 GiB", () => {
-  // Without NODE_TEST_CONTEXT, which makes a child of the test runner report to it, not print.
-  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const run = spawnSync(process.execPath, ["--import", "tsx", "--test", path.join(__dirname, "wasm-kernels.test.ts")], {
-    encoding: "utf8", env: { ...env, [HIGH_HEAP_ENV]: "1" }, timeout: 600_000,
-  });
+  const run = runTestFile(path.join(__dirname, "wasm-kernels.test.ts"), { [HIGH_HEAP_ENV]: "1" });
   assert.equal(run.status, 0, `${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
   assert.match(run.stdout, /# fail 0/);
   assert.match(run.stdout, /high heap: tensors at/);

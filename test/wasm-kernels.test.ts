@@ -1,16 +1,19 @@
 // Gradients of conv2d and depthwiseConv2d on the wasm backend, with our training kernels
 // registered, against the cpu backend's, over a grid of shapes, strides, paddings and
 // (for the depthwise kernels, called directly) dilations. With CHARID_HIGH_HEAP=1 the wasm heap
-// first grows past 2 GiB (test/helpers/high-heap.ts; test/wasm-high-heap.test.ts runs that).
+// first grows past 2 GiB (test/helpers/high-heap.ts; test/wasm-high-heap.test.ts runs that). The
+// kernel build this process picked runs here; the last test runs this file with the other one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/backends/wasm-training";
+import { KERNEL_VARIANT_ENV, kernelVariant } from "../lib/backends/wasm-training/kernel-variant";
 import { withStockKernels } from "../lib/backends/wasm-training/stock-kernels";
 import { heapOffset, type WasmBackend } from "../lib/backends/wasm-training/wasm-backend";
 import { Rng } from "../lib/random";
 import { highHeapMode, TWO_GIB, useHighHeapWasm } from "./helpers/high-heap";
+import { otherVariant, runTestFile, variantForced } from "./helpers/kernel-variants";
 
 type Shape4 = [number, number, number, number];
 type Pad = "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -347,6 +350,16 @@ test("relu and clipByValue gradients on wasm equal cpu's exactly, at the edges a
   assert.deepStrictEqual(Array.from(clipWasm), Array.from(clipCpu));
 });
 
+test("the same tests pass with the other build of the kernels (relaxed SIMD or baseline)", (t) => {
+  const other = otherVariant();
+  if (variantForced() || highHeapMode()) return t.skip("this run tests one build");
+  if (other.skip) return t.skip(other.skip);
+  const run = runTestFile(__filename, { [KERNEL_VARIANT_ENV]: other.variant });
+  assert.equal(run.status, 0, `${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+  assert.match(run.stdout, /# fail 0/);
+  assert.match(run.stdout, new RegExp(`kernel build: ${other.variant}`));
+});
+
 test.after(() => {
-  console.log(`largest relative error, wasm vs cpu gradients: ${worst.toExponential(2)}`);
+  console.log(`kernel build: ${kernelVariant()}; largest relative error, wasm vs cpu gradients: ${worst.toExponential(2)}`);
 });

@@ -152,6 +152,15 @@ export const TEST_REQUIREMENTS: readonly Requirement[] = [
     ],
   },
   {
+    what: "clang 16 and its lld, to check that the committed relaxed-SIMD kernels match their C sources",
+    debian: ["clang-16", "lld-16"],
+    elsewhere: "install clang 16 and lld 16 as clang-16 and wasm-ld-16",
+    commands: [
+      { name: "clang-16", probe: ["clang-16", "--version"] },
+      { name: "wasm-ld-16", probe: ["wasm-ld-16", "--version"] },
+    ],
+  },
+  {
     what: "Chromium, for the browser check of rendered notebooks",
     debian: ["chromium"],
     elsewhere: "install Chromium and put it on PATH",

@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { KERNELS_WASM_PATH } from "../../lib/backends/wasm-training/kernel-module";
+import { KERNELS_WASM_PATHS } from "../../lib/backends/wasm-training/kernel-variant";
 import { SPEC_FILES, STOCK_KERNELS_ENV } from "./wasm-spec-selection";
 
 const coreDist = path.dirname(require.resolve("@tensorflow/tfjs-core/dist/index.js"));
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       logLevel: "error",
     });
     // The kernels load their module from next to the (bundled) code.
-    copyFileSync(KERNELS_WASM_PATH, path.join(dir, path.basename(KERNELS_WASM_PATH)));
+    for (const file of Object.values(KERNELS_WASM_PATHS)) copyFileSync(file, path.join(dir, path.basename(file)));
     const stock = process.argv.includes("--stock");
     execFileSync(process.execPath, [bundle], { stdio: "inherit", env: { ...process.env, [STOCK_KERNELS_ENV]: stock ? "1" : "" } });
   } finally {

@@ -1,8 +1,9 @@
-// Loads training-kernels.wasm (built from ./c by scripts/build-wasm-kernels.sh) into the
-// heap of a TensorFlow.js wasm backend: it imports that backend's memory, so kernels read
-// and write tensors in place. One instance per backend object.
+// Loads training-kernels.wasm, or its relaxed-SIMD build (both built from ./c by
+// scripts/build-wasm-kernels.sh; kernel-variant.ts picks one), into the heap of a TensorFlow.js wasm
+// backend: it imports that backend's memory, so kernels read and write tensors in place. One
+// instance per backend object.
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
+import { kernelVariant, KERNELS_WASM_PATHS } from "./kernel-variant";
 import type { WasmBackend } from "./wasm-backend";
 
 type Pointer = number;
@@ -33,7 +34,8 @@ export interface TrainingKernels {
   relu_grad_f32(x: Pointer, dy: Pointer, out: Pointer, n: number): void;
 }
 
-export const KERNELS_WASM_PATH = path.join(__dirname, "training-kernels.wasm");
+/** The baseline build, which every engine with SIMD128 runs. */
+export const KERNELS_WASM_PATH = KERNELS_WASM_PATHS.baseline;
 const DATA_SECTION_ID = 11;
 
 let compiled: object | undefined;
@@ -49,7 +51,7 @@ export function trainingKernels(backend: WasmBackend): TrainingKernels {
 }
 
 function instantiate(backend: WasmBackend): TrainingKernels {
-  compiled ??= compile(readFileSync(KERNELS_WASM_PATH));
+  compiled ??= compile(readFileSync(KERNELS_WASM_PATHS[kernelVariant()]));
   const env: Record<string, unknown> = {};
   for (const { module, name } of wasmApi.Module.imports(compiled)) {
     env[name] = importValue(backend, `${module}.${name}`);

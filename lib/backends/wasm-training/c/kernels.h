@@ -20,7 +20,18 @@ typedef v128_t f4;
 static inline f4 f4_load(const float *p) { return wasm_v128_load(p); }
 static inline void f4_store(float *p, f4 v) { wasm_v128_store(p, v); }
 static inline f4 f4_splat(const float *p) { return wasm_v128_load32_splat(p); }
+// acc + a * b. The relaxed variant (built with -mrelaxed-simd) lets the engine fuse it into one
+// FMA where the CPU has one: one rounding instead of two, so results differ in the last bits.
+#ifdef __wasm_relaxed_simd__
+// clang 16's wasm_simd128.h has no wasm_f32x4_relaxed_madd yet; its builtin emits f32x4.relaxed_madd,
+// which an engine computes as operand 1 * operand 2 + operand 3.
+typedef float f32x4_t __attribute__((__vector_size__(16), __aligned__(16)));
+static inline f4 f4_madd(f4 acc, f4 a, f4 b) {
+  return (f4)__builtin_wasm_relaxed_madd_f32x4((f32x4_t)a, (f32x4_t)b, (f32x4_t)acc);
+}
+#else
 static inline f4 f4_madd(f4 acc, f4 a, f4 b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+#endif
 static inline void f4_accumulate(float *p, f4 v) { f4_store(p, wasm_f32x4_add(f4_load(p), v)); }
 
 static inline int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
