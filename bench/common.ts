@@ -13,9 +13,23 @@ export function vectorIsa(): string {
   return /\bavx512f\b/.test(flags) ? "AVX-512" : /\bavx2\b/.test(flags) ? "AVX2" : "no AVX2";
 }
 
-/** e.g. "AMD EPYC, AVX-512, 2 cores". */
+/** e.g. "AMD EPYC (family 25, model 17), AVX-512, 2 cores": the family tells CPU generations of one model name apart. */
 export function cpuModel(): string {
-  return `${os.cpus()[0]?.model ?? "unknown CPU"}, ${vectorIsa()}, ${os.cpus().length} cores`;
+  const info = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
+  const [family, model] = [/^cpu family\s*:\s*(\d+)/m, /^model\s*:\s*(\d+)/m].map((re) => re.exec(info)?.[1]);
+  const generation = family && model ? ` (family ${family}, model ${model})` : "";
+  return `${os.cpus()[0]?.model ?? "unknown CPU"}${generation}, ${vectorIsa()}, ${os.cpus().length} cores`;
+}
+
+let torchSetup: string | undefined;
+
+/** How PyTorch computes here, e.g. "torch 1.13.0a0, oneDNN 2.6.3 (Intel AVX-512 ...), ATen CPU capability AVX2, BLAS generic, no MKL". */
+export function torchConfig(): string {
+  if (torchSetup === undefined) {
+    const r = runTorch("config", {});
+    torchSetup = `torch ${r.torch}, ${r.config}`;
+  }
+  return torchSetup;
 }
 
 export function median(values: readonly number[]): number {
@@ -88,7 +102,7 @@ export interface TorchResult {
 }
 
 /** Runs bench/torch_bench.py in its own process and returns its JSON line. */
-export function runTorch(mode: "model" | "pipeline" | "kernel" | "epoch" | "trunk", options: Record<string, string | number>): TorchResult {
+export function runTorch(mode: "model" | "pipeline" | "kernel" | "epoch" | "trunk" | "config" | "profile", options: Record<string, string | number>): TorchResult {
   const script = path.join(__dirname, "torch_bench.py");
   const args = [script, mode, ...Object.entries(options).flatMap(([k, v]) => [`--${k}`, String(v)])];
   const run = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 16 * 2 ** 20 });
@@ -107,9 +121,15 @@ export interface Row {
   ratio: number;
   /** Thread counts or other conditions of the comparison. */
   note?: string;
+  /** PyTorch's intra-op threads. */
+  torchThreads: number;
+  /** Stamped when saved: the CPU (cpuModel), our backend and kernel build, PyTorch's configuration. */
+  machine?: string;
+  oursSetup?: string;
+  torchSetup?: string;
 }
 
 /** A row from paired rounds of rates (higher is better): medians of each side, median of the paired ratios. */
-export function pairedRow(name: string, unit: string, ours: number[], torch: number[], note?: string): Row {
-  return { name, unit, ours: median(ours), torch: median(torch), ratio: median(ours.map((o, i) => o / torch[i])), note };
+export function pairedRow(name: string, unit: string, ours: number[], torch: number[], note?: string, torchThreads = 1): Row {
+  return { name, unit, ours: median(ours), torch: median(torch), ratio: median(ours.map((o, i) => o / torch[i])), note, torchThreads };
 }

@@ -91,7 +91,7 @@ export async function benchExtract(rounds: number, threads: number, log: (line: 
     result.rows.push(pairedRow(`${c.label} trunk features, 1 thread each`, "img/s", rates(ours, (r) => r.one), rates(torch, (r) => r.one), `batch ${BATCH}, inference mode; ours: trunkOutput (what extractFeatures runs)`));
     if (threads > 1) {
       result.rows.push(pairedRow(`${c.label} trunk features, ${threads} threads each`, "img/s", rates(ours, (r) => r.many), rates(torch, (r) => r.many),
-        `batch ${BATCH}; ours: ParallelTrunk, whole batches per thread (worker start ${started.seconds.toFixed(1)} s not counted); PyTorch intra-op threads ${threads}`));
+        `batch ${BATCH}; ours: ParallelTrunk, whole batches per thread (worker start ${started.seconds.toFixed(1)} s not counted); PyTorch intra-op threads ${threads}`, threads));
     }
   }
   return result;

@@ -40,8 +40,16 @@ interface Round {
   parallelInfer?: StepTimes;
 }
 
+export interface OurTrainingStep {
+  model: tf.LayersModel;
+  x: tf.Tensor4D;
+  labels: tf.Tensor;
+  optimizer: tf.Optimizer;
+  trainStep: () => void;
+}
+
 /** The training step of the Learner: forward, cross-entropy, gradients of every trainable variable, Adam. */
-async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => Promise<Round>; dispose: () => Promise<void> }> {
+export function ourTrainingStep(c: ModelCase): OurTrainingStep {
   const model = buildModel(c.arch, { inputSize: c.size, numClasses: CLASSES, seed: 0 });
   const x = tf.randomNormal([BATCH, c.size, c.size, 3], 0, 1, "float32", 1);
   const labels = tf.oneHot(tf.randomUniform([BATCH], 0, CLASSES, "int32", 2), CLASSES);
@@ -69,6 +77,11 @@ async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => P
     optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     tf.dispose(Object.values(grads));
   };
+  return { model, x, labels, optimizer, trainStep };
+}
+
+async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => Promise<Round>; dispose: () => Promise<void> }> {
+  const { model, x, labels, optimizer, trainStep } = ourTrainingStep(c);
   const inferStep = () => computeAndRead(() => model.predict(x) as tf.Tensor);
   const pool = shares > 1 && !c.micro ? await DataParallel.start(model, model.trainableWeights, CLASSES, { shares }) : undefined;
   const classIds = tf.argMax(labels, 1) as tf.Tensor1D;
@@ -141,10 +154,10 @@ export async function benchModels(cases: ModelCase[], rounds: number, shares: nu
     if (parallel) {
       const p = (rs: Round[]) => rs.map((r) => BATCH / r.parallel!.wall);
       result.rows.push(pairedRow(`${c.label} train, ours ${shares} threads vs PyTorch 1 thread`, "img/s", p(oursRounds), rate(torchRounds, (r) => r.train), `batch 16; ours: lib/parallel, ${shares} shares of the batch`));
-      result.rows.push(pairedRow(`${c.label} train, ${shares} threads each`, "img/s", p(oursRounds), p(torchRounds), `batch 16; PyTorch intra-op threads ${shares}`));
+      result.rows.push(pairedRow(`${c.label} train, ${shares} threads each`, "img/s", p(oursRounds), p(torchRounds), `batch 16; PyTorch intra-op threads ${shares}`, shares));
       const q = (rs: Round[]) => rs.map((r) => BATCH / r.parallelInfer!.wall);
       result.rows.push(pairedRow(`${c.label} inference, ours ${shares} threads vs PyTorch 1 thread`, "img/s", q(oursRounds), rate(torchRounds, (r) => r.infer), `batch 16; ours: DataParallel.predict (not folded)`));
-      result.rows.push(pairedRow(`${c.label} inference, ${shares} threads each`, "img/s", q(oursRounds), q(torchRounds), `batch 16`));
+      result.rows.push(pairedRow(`${c.label} inference, ${shares} threads each`, "img/s", q(oursRounds), q(torchRounds), `batch 16`, shares));
     }
     result.rows.push(pairedRow(`${c.label} inference, folded BN`, "img/s", rate(oursRounds, (r) => r.folded!), rate(torchRounds, (r) => r.infer), "batch 16, 1 thread each; ours: foldedInference (BatchNorm + ReLU fused into the convs)"));
   }

@@ -8,6 +8,8 @@
 //   npm run bench -- --threads 1               # ours on one thread only (default: 2, also times
 //                                              # data-parallel training on 2 threads vs PyTorch on 2)
 //   npm run bench -- --no-save                 # print only
+//   npm run bench -- --profile                 # where one training step's time goes, per kernel, ours
+//                                              # and PyTorch's (alone, or with the parts --only names)
 //
 // The machine is noisy: the two sides take turns over rounds; each figure is the median over
 // rounds, each ratio the median of the ratios of rounds run side by side.
@@ -15,13 +17,14 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { selectBackend } from "../lib/backend";
-import { cpuModel, vectorIsa, type Row } from "./common";
+import { cpuModel, torchConfig, vectorIsa, type Row } from "./common";
 import { benchEpoch, epochDataReady } from "./epoch";
 import { benchExtract } from "./extract";
 import { benchKernels } from "./kernels";
 import { benchSteps, type StepRow } from "./steps";
 import { benchModels, MODEL_CASES } from "./models";
 import { benchPipeline } from "./pipeline";
+import { benchProfile } from "./profile";
 
 const PARTS = ["kernels", "steps", "mobilenet", "resnet50", "pipeline", "epoch", "extract"] as const;
 type Part = (typeof PARTS)[number];
@@ -32,10 +35,12 @@ interface Options {
   threads: number;
   save: boolean;
   images: number;
+  profile: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { parts: [...PARTS], threads: Math.min(2, os.cpus().length), save: true, images: 48 };
+  const options: Options = { parts: [...PARTS], threads: Math.min(2, os.cpus().length), save: true, images: 48, profile: false };
+  let only = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -48,7 +53,8 @@ function parseArgs(argv: string[]): Options {
       const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
       if (unknown.length) throw new Error(`unknown part ${unknown.join(", ")}; parts are ${PARTS.join(", ")}`);
       options.parts = parts as Part[];
-    } else if (arg === "--rounds") options.rounds = positive(arg, value());
+      only = true;
+    } else if (arg === "--profile") options.profile = true; else if (arg === "--rounds") options.rounds = positive(arg, value());
     else if (arg === "--threads") options.threads = positive(arg, value());
     else if (arg === "--images") options.images = positive(arg, value());
     else if (arg === "--no-save") options.save = false;
@@ -57,6 +63,7 @@ function parseArgs(argv: string[]): Options {
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (see --help)`);
   }
+  if (options.profile && !only) options.parts = [];
   return options;
 }
 
@@ -69,6 +76,7 @@ function positive(name: string, text: string): number {
 interface BenchFile {
   date: string;
   rows: Row[];
+  machine?: { vectorIsa?: string };
 }
 
 /** The newest earlier results file (by its date in the name, then mtime order of the listing). */
@@ -128,6 +136,7 @@ async function main(): Promise<void> {
     steps = await benchSteps(options.rounds ?? 3, log);
     details.steps = steps;
   }
+  const profile = options.profile ? await benchProfile(log) : undefined;
   const cases = MODEL_CASES.filter((c) => options.parts.includes(c.key as Part));
   if (cases.length) {
     for (const c of cases) {
@@ -163,21 +172,39 @@ async function main(): Promise<void> {
   }
   const dir = path.join(__dirname, "results");
   const previous = previousResults(dir);
+  // Each row names its CPU and both setups: a partial run merges rows into a file that may hold
+  // rows from another run, and the ratio moves 3x between AVX2 and AVX-512 machines.
+  const machine = cpuModel();
+  for (const row of rows) {
+    row.machine = machine;
+    row.oursSetup = `tfjs ${backend.device}`;
+    row.torchSetup = `${torchConfig()}, ${row.torchThreads} thread${row.torchThreads > 1 ? "s" : ""}`;
+  }
   const result = {
     date: new Date().toISOString(),
     command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
     seconds: (Date.now() - started) / 1000,
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, vectorIsa: vectorIsa(), node: process.version, loadAverage1m: [loadBefore, os.loadavg()[0]] },
+    machine: { cpus: os.cpus().length, cpu: machine, vectorIsa: vectorIsa(), node: process.version, loadAverage1m: [loadBefore, os.loadavg()[0]] },
+    torchConfig: torchConfig(),
     ours: backend.device,
     torch,
     rows,
     details,
   };
-  if (rows.length) printTable(rows, previous?.data);
+  // Changes are only meaningful against the same kind of CPU (files before 2026-12-01 name none: AVX2).
+  const comparable = previous && (previous.data.machine?.vectorIsa ?? "AVX2") === vectorIsa() ? previous.data : undefined;
+  if (rows.length) printTable(rows, comparable);
   if (steps.length) printSteps(steps);
-  console.log(`\nours: tfjs ${backend.device}; PyTorch: ${Object.values(torch)[0] ?? "-"}; ` +
-    `load average ${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}; ${cpuModel()}; ${result.seconds.toFixed(0)} s`);
-  if (options.save) {
+  console.log(`\nours: tfjs ${backend.device}; PyTorch: ${Object.values(torch)[0] ?? "-"}; ${torchConfig()}; ` +
+    `load average ${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}; ${machine}; ${result.seconds.toFixed(0)} s`);
+  if (options.save && profile) {
+    const out = path.join(dir, `profile-${result.date.slice(0, 10)}.json`);
+    mkdirSync(dir, { recursive: true });
+    const { rows: _, details: __, ...header } = result;
+    writeFileSync(out, `${JSON.stringify({ ...header, oursSetup: `tfjs ${backend.device}`, torchSetup: `${torchConfig()}, 1 thread`, ...profile }, null, 2)}\n`);
+    console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  }
+  if (options.save && rows.length) {
     const out = path.join(dir, `bench-${result.date.slice(0, 10)}.json`);
     mkdirSync(dir, { recursive: true });
     // A partial run (--only) keeps the other rows of today's file; a whole run replaces it.

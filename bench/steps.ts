@@ -1,8 +1,11 @@
 // What each inference step gained, MobileNetV2-1.0 @96, batch 16, one thread: the same model run
 // in turns with and without each step, in one process, so the machine's noise hits all alike.
-// The training step is timed with the stock and with our forward convolution kernels.
+// The training step is timed with the stock and with our forward convolution kernels; the last
+// step of each is relaxed SIMD (kernel-variant.ts), where the engine has it.
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference, type FoldOptions } from "../lib/backends/folded-inference";
+import { withKernelVariant } from "../lib/backends/wasm-training/kernel-module";
+import { relaxedSimdSupported, type KernelVariant } from "../lib/backends/wasm-training/kernel-variant";
 import { withStockKernels } from "../lib/backends/wasm-training/stock-kernels";
 import { buildModel } from "../lib/models";
 import { computeAndRead, median, timeSteps } from "./common";
@@ -23,6 +26,8 @@ interface Variant {
   name: string;
   stock: string[];
   run: (x: tf.Tensor) => void;
+  /** The build of our kernels (default: the plain SIMD one, as before relaxed SIMD). */
+  kernels?: KernelVariant;
 }
 
 export async function benchSteps(rounds: number, log: (line: string) => void): Promise<StepRow[]> {
@@ -46,14 +51,17 @@ export async function benchSteps(rounds: number, log: (line: string) => void): P
     { name: "  + zero padding made the convolutions' own", stock: [...CONV, ...DEPTHWISE], run: folded({}) },
     { name: "  + our 3x3 depthwise kernel", stock: CONV, run: folded({}) },
     { name: "  + our convolutions as tiled matrix products", stock: [], run: folded({}) },
+    ...(relaxedSimdSupported() ? [{ name: "  + relaxed-SIMD FMA in our kernels", stock: [], run: folded({}), kernels: "relaxed" as const }] : []),
     { name: "training step: stock XNNPACK convolutions", stock: [...CONV, ...DEPTHWISE], run: train },
     { name: "  + our forward convolution kernels", stock: [], run: train },
+    ...(relaxedSimdSupported() ? [{ name: "  + relaxed-SIMD FMA in our kernels", stock: [], run: train, kernels: "relaxed" as const }] : []),
   ];
   const rates: number[][] = variants.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (const [i, v] of variants.entries()) {
       const training = v.run === train;
-      const seconds = await withStockKernels(v.stock, async () => timeSteps(() => v.run(x), training ? 1 : 2, training ? 3 : 6).wall);
+      const seconds = await withKernelVariant(v.kernels ?? "baseline", () =>
+        withStockKernels(v.stock, async () => timeSteps(() => v.run(x), training ? 1 : 2, training ? 3 : 6).wall));
       rates[i].push(BATCH / seconds);
     }
     log(`  round ${r + 1}/${rounds}: ${variants.map((v, i) => `${rates[i][r].toFixed(0)}`).join(", ")} img/s`);

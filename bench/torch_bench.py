@@ -13,20 +13,26 @@
            (torchvision mobilenet_v2, ImageFolder-like list, DataLoader, ColorJitter(brightness=0.05),
            one Adam per group as in the notebook, then validation), seconds
 
+  config   how this torch computes on this CPU: oneDNN version and the ISA it dispatches to (from
+           its verbose log, in a child process), ATen's CPU capability, BLAS, MKL
+  profile  --arch A --size S --batch B: one training step under torch.profiler, time per operator
+
 --threads sets torch's intra-op threads (and OMP); --workers the DataLoader workers (epoch).
 Run with Debian's interpreter, /usr/bin/python3 (python3-torch, python3-torchvision).
 """
 import argparse
 import json
 import os
+import re
 import statistics
+import subprocess
 import sys
 import time
 
 
 def parse():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["model", "pipeline", "kernel", "epoch", "trunk"])
+    parser.add_argument("mode", choices=["model", "pipeline", "kernel", "epoch", "trunk", "config", "profile"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--arch", default="mobilenet_v2")
     parser.add_argument("--size", type=int, default=96)
@@ -74,12 +80,10 @@ def time_steps(step, warmup, steps):
     return statistics.median(wall), statistics.median(cpu)
 
 
-def model_mode():
+def training_step():
+    """The model (in train mode), its inputs and one training step of model_mode and profile_mode."""
     torch.manual_seed(0)
-    if ARGS.arch == "mobilenet_v2":
-        model = torchvision.models.mobilenet_v2(num_classes=ARGS.classes)
-    else:
-        model = getattr(torchvision.models, ARGS.arch)(num_classes=ARGS.classes)
+    model = getattr(torchvision.models, ARGS.arch)(num_classes=ARGS.classes)
     x = torch.randn(ARGS.batch, 3, ARGS.size, ARGS.size)
     y = torch.randint(0, ARGS.classes, (ARGS.batch,))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -90,11 +94,17 @@ def model_mode():
         loss_fn(model(x), y).backward()
         optimizer.step()
 
+    model.train()
+    return model, x, train_step
+
+
+def model_mode():
+    model, x, train_step = training_step()
+
     def infer_step():
         with torch.no_grad():
             model(x)
 
-    model.train()
     train_wall, train_cpu = time_steps(train_step, ARGS.warmup, ARGS.steps)
     model.eval()
     infer_wall, infer_cpu = time_steps(infer_step, ARGS.warmup, ARGS.infer_steps or ARGS.steps)
@@ -218,8 +228,39 @@ def epoch_mode():
             "cpu_seconds": time.process_time() - cpu0}
 
 
+ONEDNN_PROBE = "import torch; m = torch.nn.Conv2d(8, 8, 3); m(torch.ones(2, 8, 16, 16)).sum().backward()"
+
+
+def config_mode():
+    show = torch.__config__.show()
+    probe = subprocess.run([sys.executable, "-c", ONEDNN_PROBE], capture_output=True, text=True,
+                           env={**os.environ, "ONEDNN_VERBOSE": "1", "OMP_NUM_THREADS": "1"})
+    isa = re.search(r"onednn_verbose,info,cpu,isa:(.*)", probe.stdout)
+    version, capability, blas = (re.search(p, show) for p in (r"MKL-DNN v([\d.]+)", r"CPU capability usage: (\S+)", r"BLAS_INFO=([^,]+)"))
+    onednn = "no oneDNN"
+    if torch.backends.mkldnn.is_available():
+        onednn = f"oneDNN {version[1] if version else '?'} ({isa[1].strip() if isa else 'ISA not reported'})"
+    mkl = "MKL" if torch.backends.mkl.is_available() else "no MKL"
+    return {"config": f"{onednn}, ATen CPU capability {capability[1] if capability else '?'}, BLAS {blas[1] if blas else '?'}, {mkl}"}
+
+
+def profile_mode():
+    """Self CPU time per operator over --steps training steps, as torch.profiler counts it, in ms per step."""
+    _, _, train_step = training_step()
+    for _ in range(ARGS.warmup):
+        train_step()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(ARGS.steps):
+            train_step()
+    ops = [{"name": e.key, "ms": e.self_cpu_time_total / 1000 / ARGS.steps, "calls": e.count / ARGS.steps}
+           for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    ops.sort(key=lambda op: -op["ms"])
+    return {"ops": ops}
+
+
 def main():
-    result = {"model": model_mode, "pipeline": pipeline_mode, "kernel": kernel_mode, "epoch": epoch_mode, "trunk": trunk_mode}[ARGS.mode]()
+    result = {"model": model_mode, "pipeline": pipeline_mode, "kernel": kernel_mode, "epoch": epoch_mode, "trunk": trunk_mode,
+              "config": config_mode, "profile": profile_mode}[ARGS.mode]()
     result.update({"torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads()})
     print(json.dumps(result))
     sys.stdout.flush()

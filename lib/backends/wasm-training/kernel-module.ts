@@ -3,7 +3,7 @@
 // backend: it imports that backend's memory, so kernels read and write tensors in place. One
 // instance per backend object.
 import { readFileSync } from "node:fs";
-import { kernelVariant, KERNELS_WASM_PATHS } from "./kernel-variant";
+import { kernelVariant, KERNELS_WASM_PATHS, relaxedSimdSupported, type KernelVariant } from "./kernel-variant";
 import type { WasmBackend } from "./wasm-backend";
 
 type Pointer = number;
@@ -38,25 +38,42 @@ export interface TrainingKernels {
 export const KERNELS_WASM_PATH = KERNELS_WASM_PATHS.baseline;
 const DATA_SECTION_ID = 11;
 
-let compiled: object | undefined;
-const instances = new WeakMap<WasmBackend, TrainingKernels>();
+const compiled = new Map<KernelVariant, object>();
+const instances = new Map<KernelVariant, WeakMap<WasmBackend, TrainingKernels>>();
+let override: KernelVariant | undefined;
 
 export function trainingKernels(backend: WasmBackend): TrainingKernels {
-  let kernels = instances.get(backend);
+  const variant = override ?? kernelVariant();
+  let perBackend = instances.get(variant);
+  if (!perBackend) instances.set(variant, (perBackend = new WeakMap()));
+  let kernels = perBackend.get(backend);
   if (!kernels) {
-    kernels = instantiate(backend);
-    instances.set(backend, kernels);
+    kernels = instantiate(backend, variant);
+    perBackend.set(backend, kernels);
   }
   return kernels;
 }
 
-function instantiate(backend: WasmBackend): TrainingKernels {
-  compiled ??= compile(readFileSync(KERNELS_WASM_PATHS[kernelVariant()]));
-  const env: Record<string, unknown> = {};
-  for (const { module, name } of wasmApi.Module.imports(compiled)) {
-    env[name] = importValue(backend, `${module}.${name}`);
+/** Runs `work` on the given build of the kernels, then goes back: for measuring what FMA gains (bench/steps.ts). */
+export async function withKernelVariant<T>(variant: KernelVariant, work: () => Promise<T>): Promise<T> {
+  if (variant === "relaxed" && !relaxedSimdSupported()) throw new Error("this engine does not validate relaxed SIMD");
+  const before = override;
+  override = variant;
+  try {
+    return await work();
+  } finally {
+    override = before;
   }
-  return new wasmApi.Instance(compiled, { env }).exports as TrainingKernels;
+}
+
+function instantiate(backend: WasmBackend, variant: KernelVariant): TrainingKernels {
+  let module = compiled.get(variant);
+  if (!module) compiled.set(variant, (module = compile(readFileSync(KERNELS_WASM_PATHS[variant]))));
+  const env: Record<string, unknown> = {};
+  for (const { module: from, name } of wasmApi.Module.imports(module)) {
+    env[name] = importValue(backend, `${from}.${name}`);
+  }
+  return new wasmApi.Instance(module, { env }).exports as TrainingKernels;
 }
 
 function importValue(backend: WasmBackend, name: string): unknown {
