@@ -6,7 +6,7 @@
 //   npm run bench:fine-tune -- --size 224 --unfreeze 8 --epochs 1 --threads 1
 // Options: --backbone (nsfwjs:mobilenet_v2), --size (224), --unfreeze (8), --epochs (4),
 // --momentum (loadBackbone's default), --frozen-bn (BatchNorm layers in inference mode throughout),
-// --body / --head (Adam rates, 1e-3 / 3e-3), --threads (defaultTrainingThreads()),
+// --body / --head (Adam rates, 1e-3 / 3e-3), --threads (defaultTrainingThreads()), --smoothing (label smoothing, 0),
 // --manifest (data/splits/embedded.json: run npm start or notebook 01 first).
 import { parseArgs } from "node:util";
 import { selectBackend } from "../lib/backend";
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       body: { type: "string", default: "1e-3" },
       head: { type: "string", default: "3e-3" },
       threads: { type: "string" },
+      smoothing: { type: "string", default: "0" },
       manifest: { type: "string", default: "data/splits/embedded.json" },
     },
   });
@@ -48,9 +49,9 @@ async function main(): Promise<void> {
   const learner = new Learner({
     model, top: sources.top, classes: manifest.classes, train: sources.train, valid: sources.valid,
     groups: headAndBody(model, { head: Number(values.head), body: Number(values.body) }),
-    parallel: { shares: threads },
+    parallel: { shares: threads }, labelSmoothing: Number(values.smoothing),
   });
-  console.log(`${cpuModel()} · ${values.backbone} @${input.size} · from ${freezePoint || "the input"} · ${threads} thread(s) · ${sources.description}`);
+  console.log(`${cpuModel()} · ${values.backbone} @${input.size} · from ${freezePoint || "the input"} · ${threads} thread(s) · label smoothing ${values.smoothing} · ${sources.description}`);
   for (const r of await learner.fit(epochs)) {
     console.log(`epoch ${r.epoch}: train ${(100 * r.trainAccuracy).toFixed(1)} % (training mode), valid ${(100 * (r.validAccuracy ?? NaN)).toFixed(1)} %, ${r.seconds.toFixed(1)} s`);
   }

@@ -33,7 +33,7 @@ function smallNet(frozenBatchNorm = true): tf.LayersModel {
   });
 }
 
-async function train(shares: number, frozenBatchNorm = true, batchSize = 6): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
+async function train(shares: number, frozenBatchNorm = true, batchSize = 6, labelSmoothing = 0): Promise<{ weights: Map<string, Float32Array>; losses: number[] }> {
   const model = smallNet(frozenBatchNorm);
   const trainable = model.trainableWeights;
   const learner = new Learner({
@@ -45,6 +45,7 @@ async function train(shares: number, frozenBatchNorm = true, batchSize = 6): Pro
     train: new TinyImages(5 * batchSize, batchSize),
     classes: CLASSES,
     parallel: shares > 1 ? { shares } : undefined,
+    labelSmoothing,
   });
   try {
     const records = await learner.fit(3);
@@ -67,6 +68,25 @@ test("two threads train the same weights as one, within the tolerance; losses ag
     for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
   }
   assert.ok(worst < TOLERANCE, `largest weight difference ${worst}`);
+});
+
+function largestDifference(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let worst = 0;
+  for (const [name, x] of a) {
+    const y = b.get(name)!;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  }
+  return worst;
+}
+
+test("label smoothing trains other weights than plain cross-entropy, the same on two threads as on one", async () => {
+  const plain = await train(1);
+  const one = await train(1, true, 6, 0.1);
+  const two = await train(2, true, 6, 0.1);
+  assert.ok(largestDifference(plain.weights, one.weights) > 1e-3, "smoothing changes the training");
+  assert.ok(one.losses.every((loss, i) => loss > plain.losses[i]), `a smoothed loss never reaches plain cross-entropy's: ${one.losses} vs ${plain.losses}`);
+  one.losses.forEach((loss, i) => assert.ok(Math.abs(loss - two.losses[i]) < 1e-5, `epoch ${i + 1} loss ${loss} vs ${two.losses[i]}`));
+  assert.ok(largestDifference(one.weights, two.weights) < TOLERANCE);
 });
 
 test("three shares (two workers) also match", async () => {

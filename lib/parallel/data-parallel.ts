@@ -22,6 +22,8 @@ import { startWorker } from "./worker-thread";
 export interface DataParallelOptions {
   /** Threads computing gradients, the main thread included (2 on a 2-core machine). */
   shares: number;
+  /** The training loss's label smoothing (default 0). */
+  labelSmoothing?: number;
 }
 
 export interface ParallelStep {
@@ -42,6 +44,7 @@ export class DataParallel {
   /** The data of each weight last written to shared memory: a weight whose data is the same need not be sent again. */
   private readonly synced: object[] = [];
   private closed = false;
+  private readonly labelSmoothing: number;
   /** The main thread's folded copy for predict, and the weight data it was folded from. */
   private folded?: { model: FoldedModel; from: object[] };
 
@@ -53,6 +56,7 @@ export class DataParallel {
     private readonly replies: ((reply: WorkerReply) => void)[][],
     inits: InitMessage[],
   ) {
+    this.labelSmoothing = inits[0].labelSmoothing;
     this.weightsView = new Float32Array(inits[0].weights);
     this.gradViews = inits.map((init) => new Float32Array(init.grads));
     this.weightOffsets = offsetsOf(inits[0].weightShapes);
@@ -75,6 +79,7 @@ export class DataParallel {
       weightShapes,
       trainable,
       numClasses,
+      labelSmoothing: options.labelSmoothing ?? 0,
       weights: new SharedArrayBuffer(4 * size(weightShapes)),
     };
     const workers: Worker[] = [];
@@ -119,7 +124,7 @@ export class DataParallel {
     const own = tf.tidy(() => {
       const xs = tf.slice(x, 0, bounds[1]);
       const ys = tf.slice(y, 0, bounds[1]);
-      return gradientShare(this.model, variables, xs, ys, this.numClasses, y.shape[0]);
+      return gradientShare(this.model, variables, xs, ys, this.numClasses, y.shape[0], this.labelSmoothing);
     });
     const replies = await Promise.all(pending);
     let loss = own.loss.dataSync()[0];

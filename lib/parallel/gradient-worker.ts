@@ -44,7 +44,7 @@ async function main(): Promise<void> {
         tf.dispose([x, logits]);
       } else {
         const y = tf.tensor1d(message.y, "int32");
-        const result = gradientShare(model, trainable.map((w) => w.read() as tf.Variable), x, y, init.numClasses, message.total);
+        const result = gradientShare(model, trainable.map((w) => w.read() as tf.Variable), x, y, init.numClasses, message.total, init.labelSmoothing);
         result.grads.forEach((g, k) => grads.set(g.dataSync() as Float32Array, gradOffsets[k]));
         reply = { type: "done", loss: result.loss.dataSync()[0], hits: result.hits.dataSync()[0] };
         tf.dispose([x, y, result.loss, result.hits, ...result.grads]);

@@ -8,6 +8,8 @@ export interface InitMessage {
   /** Indices into model.weights of the variables to differentiate, in the order of the gradients. */
   trainable: number[];
   numClasses: number;
+  /** The training loss's label smoothing (see trainingLoss). */
+  labelSmoothing: number;
   /** Shared: every weight of the model, flattened in model.weights order (written by the main thread). */
   weights: SharedArrayBuffer;
   /** Shared: the gradients of the trainable variables, flattened (written by the worker). */
@@ -45,17 +47,25 @@ export type ShareResult = {
  * up to those of the whole batch's mean cross-entropy (exactly so when no BatchNorm layer uses batch
  * statistics; a training-mode BatchNorm normalises each share with its own statistics).
  */
-export function gradientShare(model: tf.LayersModel, variables: tf.Variable[], x: tf.Tensor, y: tf.Tensor1D, numClasses: number, total: number): ShareResult {
+export function gradientShare(model: tf.LayersModel, variables: tf.Variable[], x: tf.Tensor, y: tf.Tensor1D, numClasses: number, total: number, labelSmoothing = 0): ShareResult {
   return tf.tidy(() => {
     let hits: tf.Scalar | undefined;
     const weight = y.shape[0] / total;
     const { value, grads } = tf.variableGrads(() => {
       const logits = model.apply(x, { training: true }) as tf.Tensor2D;
       hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), "int32"))) as tf.Scalar;
-      return tf.mul(tf.losses.softmaxCrossEntropy(tf.oneHot(y, numClasses), logits), weight) as tf.Scalar;
+      return tf.mul(trainingLoss(logits, y, numClasses, labelSmoothing), weight) as tf.Scalar;
     }, variables);
     return { loss: value as tf.Scalar, hits: hits!, grads: variables.map((v) => grads[v.name]) };
   });
+}
+
+/**
+ * Mean cross-entropy of a batch, the targets smoothed as PyTorch's
+ * `CrossEntropyLoss(label_smoothing=ε)`: (1 - ε) on the true class plus ε / classes on every class.
+ */
+export function trainingLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number, labelSmoothing = 0): tf.Scalar {
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), logits, undefined, labelSmoothing) as tf.Scalar;
 }
 
 /** Start offsets (in floats) of tensors of these shapes laid end to end, plus the total at the end. */

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference, type FoldedModel } from "../backends/folded-inference";
 import { DataParallel } from "../parallel/data-parallel";
+import { trainingLoss } from "../parallel/protocol";
 import { defaultShares } from "../parallel/parallel-trunk";
 import { wasmHeapBytes } from "../backend";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
@@ -86,6 +87,11 @@ export interface LearnerOptions {
    * single-thread path. Call close() when done to stop the workers.
    */
   parallel?: { shares: number };
+  /**
+   * Label smoothing ε of the training loss, as PyTorch's `CrossEntropyLoss(label_smoothing=ε)`
+   * (default 0). Validation loss is always plain cross-entropy, so checkpoints compare across ε.
+   */
+  labelSmoothing?: number;
 }
 
 /**
@@ -136,6 +142,7 @@ export class Learner {
   private planned = 0;
   private readonly optimizers: tf.AdamOptimizer[];
   private readonly shares: number;
+  readonly labelSmoothing: number;
   /** The `parallel` option's worker pools, one per network trained (the model, or its top on cached features). */
   private readonly pools = new Map<tf.LayersModel, Promise<DataParallel>>();
 
@@ -149,6 +156,8 @@ export class Learner {
     this.callbacks = options.callbacks ?? [];
     this.shares = options.parallel?.shares ?? 1;
     if (!Number.isInteger(this.shares) || this.shares < 1) throw new Error(`parallel.shares must be an integer >= 1, got ${this.shares}`);
+    this.labelSmoothing = options.labelSmoothing ?? 0;
+    if (!(this.labelSmoothing >= 0 && this.labelSmoothing < 1)) throw new Error(`labelSmoothing must be in [0, 1), got ${options.labelSmoothing}`);
     checkGroups(this.groups);
     // epsilon 1e-8 as PyTorch's Adam (tfjs defaults to the backend's 1e-7).
     this.optimizers = this.groups.map((g) => tf.train.adam(g.lr, 0.9, 0.999, 1e-8));
@@ -208,7 +217,7 @@ export class Learner {
           const { value, grads } = tf.variableGrads(() => {
             const logits = this.networkFor(batch.x).apply(batch.x, { training: true }) as tf.Tensor2D;
             hits = tf.keep(correctCount(logits, batch.y)); // the logits die with this scope
-            return crossEntropy(logits, batch.y, this.classes.length);
+            return trainingLoss(logits, batch.y, this.classes.length, this.labelSmoothing);
           }, all);
           variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] }))));
           return { loss: value, hits: hits! };
@@ -259,7 +268,7 @@ export class Learner {
 
   private dataParallel(network: tf.LayersModel): Promise<DataParallel> {
     let pool = this.pools.get(network);
-    if (!pool) this.pools.set(network, (pool = DataParallel.start(network, this.groups.flatMap((g) => g.variables), this.classes.length, { shares: this.shares })));
+    if (!pool) this.pools.set(network, (pool = DataParallel.start(network, this.groups.flatMap((g) => g.variables), this.classes.length, { shares: this.shares, labelSmoothing: this.labelSmoothing })));
     return pool;
   }
 
@@ -297,7 +306,7 @@ export class Learner {
         const local = shared ? undefined : foldedFor(network);
         const { loss, probs } = explainingHeapExhaustion(() => tf.tidy(() => {
           const logits = shared ?? (local!.predict(batch.x) as tf.Tensor2D);
-          return { loss: crossEntropy(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
+          return { loss: trainingLoss(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
         }), `evaluating a batch of ${batch.x.shape.join("x")}`);
         shared?.dispose();
         const n = batch.y.shape[0];
@@ -399,10 +408,6 @@ export class Learner {
       tf.dispose([...tensors.values()]);
     }
   }
-}
-
-function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, numClasses: number): tf.Scalar {
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, numClasses), logits) as tf.Scalar;
 }
 
 function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {

@@ -4,6 +4,7 @@
 // (minimum / 10, steepest descent, longest valley) on the smoothed loss.
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, Learner } from "./learner";
+import { trainingLoss } from "../parallel/protocol";
 
 export interface LrFindOptions {
   /** Rate of the first step (fastai: 1e-7). */
@@ -72,7 +73,7 @@ export async function lrFind(learner: Learner, options: LrFindOptions = {}): Pro
         const step = result.lrs.length;
         const lr = startLr * (endLr / startLr) ** (step / iterations);
         for (const optimizer of optimizers) (optimizer as unknown as { learningRate: number }).learningRate = lr;
-        const loss = trainStep(networkFor(learner, batch), batch, variables, optimizers, numClasses);
+        const loss = trainStep(networkFor(learner, batch), batch, variables, optimizers, numClasses, learner.labelSmoothing);
         tf.dispose([batch.x, batch.y]);
         average = beta * average + (1 - beta) * loss;
         const smooth = average / (1 - beta ** (step + 1));
@@ -102,11 +103,11 @@ export async function lrFindPerGroup(learner: Learner, options: Omit<LrFindOptio
   return results;
 }
 
-function trainStep(network: tf.LayersModel, batch: Batch, variables: tf.Variable[][], optimizers: tf.AdamOptimizer[], numClasses: number): number {
+function trainStep(network: tf.LayersModel, batch: Batch, variables: tf.Variable[][], optimizers: tf.AdamOptimizer[], numClasses: number, labelSmoothing: number): number {
   const loss = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
       const logits = network.apply(batch.x, { training: true }) as tf.Tensor2D;
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(batch.y, numClasses), logits) as tf.Scalar;
+      return trainingLoss(logits, batch.y, numClasses, labelSmoothing);
     }, variables.flat());
     variables.forEach((vars, i) => optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] }))));
     return value;
