@@ -1,11 +1,12 @@
 // Conv2DBackpropInput for wasm. The stock kernel is a plain loop nest. Pointwise (1x1,
 // stride 1, unpadded) convolutions, which carry most of MobileNetV2's backward pass, become
-// one matrix product dx = dy * W^T on the backend's XNNPACK matMul; other NHWC convolutions
+// one matrix product dx = dy * W^T: ours (c/conv_gemm.c) on the relaxed-SIMD build when the input
+// channels are a multiple of 4, else the backend's XNNPACK matMul; other NHWC convolutions
 // run our register-blocked C kernel; NCHW, and a dy whose shape is not the convolution's
 // output shape (conv2dTranspose allows that), go to the stock kernel.
 import { backend_util, BatchMatMul, Conv2DBackpropInput, util } from "@tensorflow/tfjs-core";
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
-import { trainingKernels } from "./kernel-module";
+import { activeKernelVariant, trainingKernels } from "./kernel-module";
 import { runStockKernel } from "./stock-kernels";
 import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
 
@@ -20,14 +21,32 @@ function isPointwise(info: backend_util.Conv2DInfo): boolean {
 function pointwise(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { inChannels, outChannels } = info;
   const pixels = info.batchSize * info.inHeight * info.inWidth;
-  // XNNPACK's matMul is fast only untransposed, so transpose the (small) filter here.
-  const filterT = backend.makeOutput([1, outChannels, inChannels], "float32");
-  const heap = backend.wasm.HEAPF32;
-  const from = heapOffset(backend, filter) / 4;
-  const to = heapOffset(backend, filterT) / 4;
-  for (let ci = 0; ci < inChannels; ci++) {
-    for (let co = 0; co < outChannels; co++) heap[to + co * inChannels + ci] = heap[from + ci * outChannels + co];
+  // Both matrix products want W^T as a plain [outChannels][inChannels] matrix: transpose the (small) filter.
+  const transpose = (to: number) => {
+    const heap = backend.wasm.HEAPF32;
+    const from = heapOffset(backend, filter) / 4;
+    for (let ci = 0; ci < inChannels; ci++) {
+      for (let co = 0; co < outChannels; co++) heap[to / 4 + co * inChannels + ci] = heap[from + ci * outChannels + co];
+    }
+  };
+  if (inChannels % 4 === 0 && activeKernelVariant() === "relaxed") {
+    // Our register-tiled product (c/conv_gemm.c) with fused multiply-adds, which XNNPACK's wasm build lacks.
+    const dx = backend.makeOutput(info.inShape, "float32");
+    const filterT = allocateScratch(backend, 4 * inChannels * outChannels);
+    const packed = allocateScratch(backend, 4 * outChannels * Math.ceil(inChannels / 8) * 8);
+    try {
+      transpose(filterT);
+      trainingKernels(backend).pointwise_conv_f32(heapOffset(backend, dy), filterT, 0, packed, heapOffset(backend, dx),
+        pixels, outChannels, inChannels, -Infinity, Infinity);
+    } finally {
+      backend.wasm._free(filterT);
+      backend.wasm._free(packed);
+    }
+    return dx;
   }
+  // XNNPACK's matMul is fast only untransposed.
+  const filterT = backend.makeOutput([1, outChannels, inChannels], "float32");
+  transpose(heapOffset(backend, filterT));
   const dyMatrix: TensorInfo = { dataId: dy.dataId, shape: [1, pixels, outChannels], dtype: "float32" };
   const dx = runStockKernel(BatchMatMul, backend, { a: dyMatrix, b: filterT }, { transposeA: false, transposeB: false });
   backend.disposeData(filterT.dataId);

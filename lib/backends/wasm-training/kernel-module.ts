@@ -42,8 +42,13 @@ const compiled = new Map<KernelVariant, object>();
 const instances = new Map<KernelVariant, WeakMap<WasmBackend, TrainingKernels>>();
 let override: KernelVariant | undefined;
 
+/** The build trainingKernels returns now. */
+export function activeKernelVariant(): KernelVariant {
+  return override ?? kernelVariant();
+}
+
 export function trainingKernels(backend: WasmBackend): TrainingKernels {
-  const variant = override ?? kernelVariant();
+  const variant = activeKernelVariant();
   let perBackend = instances.get(variant);
   if (!perBackend) instances.set(variant, (perBackend = new WeakMap()));
   let kernels = perBackend.get(backend);
