@@ -3,6 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference } from "../lib/backends/folded-inference";
 import { buildModel } from "../lib/models";
+import { withKernelVariant } from "../lib/backends/wasm-training/kernel-module";
+import { kernelVariant } from "../lib/backends/wasm-training/kernel-variant";
 import { DataParallel } from "../lib/parallel/data-parallel";
 import { computeAndRead, pairedRow, runTorch, timeSteps, timeStepsAsync, torchVersion, type Row, type StepTimes } from "./common";
 
@@ -38,6 +40,8 @@ interface Round {
   parallel?: StepTimes;
   /** Inference on `shares` threads (ours: DataParallel.predict). */
   parallelInfer?: StepTimes;
+  /** Ours on the plain SIMD build of our kernels, when the relaxed (FMA) one runs: before/after FMA in one run. */
+  plain?: { train: StepTimes; folded: StepTimes };
 }
 
 export interface OurTrainingStep {
@@ -97,6 +101,10 @@ async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => P
       const folded = foldedInference(model); // after training: folds the current weights
       const foldedStep = () => computeAndRead(() => folded.predict(x));
       const result: Round = { train, infer, folded: timeSteps(foldedStep, c.warmup, c.inferSteps) };
+      if (kernelVariant() === "relaxed" && !c.micro) {
+        result.plain = await withKernelVariant("baseline", async () =>
+          ({ train: timeSteps(trainStep, c.warmup, c.steps), folded: timeSteps(foldedStep, c.warmup, c.inferSteps) }));
+      }
       folded.dispose();
       if (pool) {
         result.parallel = await timeStepsAsync(parallelStep, c.warmup, c.steps);
@@ -144,7 +152,8 @@ export async function benchModels(cases: ModelCase[], rounds: number, shares: nu
       const ips = (s: number) => (BATCH / s).toFixed(1);
       log(`  ${c.label} round ${i + 1}/${rounds}: train ${ips(oursRounds[i].train.wall)} vs ${ips(torchRounds[i].train.wall)} img/s, ` +
         `inference ${ips(oursRounds[i].infer.wall)} (folded BN ${ips(oursRounds[i].folded!.wall)}) vs ${ips(torchRounds[i].infer.wall)} img/s (ours vs PyTorch)` +
-        (parallel ? `; train on ${shares} threads ${ips(oursRounds[i].parallel!.wall)} vs ${ips(torchRounds[i].parallel!.wall)}` : ""));
+        (parallel ? `; train on ${shares} threads ${ips(oursRounds[i].parallel!.wall)} vs ${ips(torchRounds[i].parallel!.wall)}` : "") +
+        (oursRounds[i].plain ? `; ours on plain SIMD: train ${ips(oursRounds[i].plain!.train.wall)}, folded ${ips(oursRounds[i].plain!.folded.wall)}` : ""));
     }
     await ours.dispose();
     const rate = (rs: Round[], pick: (r: Round) => StepTimes) => rs.map((r) => BATCH / pick(r).wall);
@@ -160,6 +169,11 @@ export async function benchModels(cases: ModelCase[], rounds: number, shares: nu
       result.rows.push(pairedRow(`${c.label} inference, ${shares} threads each`, "img/s", q(oursRounds), q(torchRounds), `batch 16`, shares));
     }
     result.rows.push(pairedRow(`${c.label} inference, folded BN`, "img/s", rate(oursRounds, (r) => r.folded!), rate(torchRounds, (r) => r.infer), "batch 16, 1 thread each; ours: foldedInference (BatchNorm + ReLU fused into the convs)"));
+    if (oursRounds[0].plain) {
+      const note = "1 thread each; ours: the plain SIMD build of our kernels (no FMA), in turns with the relaxed one";
+      result.rows.push(pairedRow(`${c.label} train, plain SIMD kernels (before FMA)`, "img/s", rate(oursRounds, (r) => r.plain!.train), rate(torchRounds, (r) => r.train), note));
+      result.rows.push(pairedRow(`${c.label} inference, folded BN, plain SIMD kernels (before FMA)`, "img/s", rate(oursRounds, (r) => r.plain!.folded), rate(torchRounds, (r) => r.infer), note));
+    }
   }
   return result;
 }
