@@ -26,6 +26,8 @@ export interface FoldRecipe {
   seed: number;
   /** Training threads (default: defaultTrainingThreads(), both cores on wasm; 1 = the single-thread path). */
   threads?: number;
+  /** Label smoothing of the training loss (default 0; see LearnerOptions.labelSmoothing). */
+  labelSmoothing?: number;
 }
 
 export interface FoldResult {
@@ -106,6 +108,7 @@ export async function trainFolds(options: TrainFoldsOptions): Promise<FoldResult
         classes,
         callbacks: [new ShowProgress(), checkpoints, new EarlyStopping(recipe.patience, log), ...(options.callbacks ?? [])],
         parallel: { shares: recipe.threads || defaultTrainingThreads() },
+        labelSmoothing: recipe.labelSmoothing,
       });
       try {
         if (fs.existsSync(checkpoints.last)) await learner.restore(checkpoints.last);
