@@ -76,7 +76,14 @@ function positive(name: string, text: string): number {
 interface BenchFile {
   date: string;
   rows: Row[];
-  machine?: { vectorIsa?: string };
+  machine?: { cpu?: string; vectorIsa?: string; cpus?: number };
+}
+
+/** A row kept from an earlier file that predates per-row machines: the machine its file names. */
+function stamped(row: Row, file: BenchFile): Row {
+  const m = file.machine;
+  if (row.machine || !m?.cpu || !m.vectorIsa) return row;
+  return { ...row, machine: m.cpu.includes(m.vectorIsa) ? m.cpu : `${m.cpu}, ${m.vectorIsa}, ${m.cpus} cores` };
 }
 
 /** The newest earlier results file (by its date in the name, then mtime order of the listing). */
@@ -209,7 +216,7 @@ async function main(): Promise<void> {
     mkdirSync(dir, { recursive: true });
     // A partial run (--only) keeps the other rows of today's file; a whole run replaces it.
     const partial = options.parts.length < PARTS.length;
-    const sameDay = partial && previous && path.basename(previous.file) === path.basename(out) ? previous.data.rows : [];
+    const sameDay = partial && previous && path.basename(previous.file) === path.basename(out) ? previous.data.rows.map((r) => stamped(r, previous.data)) : [];
     const merged = [...sameDay.filter((r) => !rows.some((n) => n.name === r.name)), ...rows];
     writeFileSync(out, `${JSON.stringify({ ...result, rows: merged }, null, 2)}\n`);
     console.log(`wrote ${path.relative(process.cwd(), out)}`);
