@@ -14,8 +14,8 @@ export const MAIN_JOB_PARAMS: Record<string, Params> = {
     settings: { "none": {}, "brightness 0.05 (seed)": { brightness: 0.05 }, "horizontal flip": { hflip: true } },
   },
   "04": { imageSize: 96, unfreezeBlocks: [0, 8], epochs: 3 },
-  // nsfwjs MobileNetV2 @224, top from block.10 on cached features, 3 brightness draws (86.7 % against
-  // 84.6 % with one, for about 80 s more), label smoothing 0.1 (the notebook's default), 3 + 2 + 1 epochs.
+  // nsfwjs MobileNetV2 @224, top from block.10 on cached features, the notebook's 3 brightness draws
+  // (86.7 % against 84.6 % with one, for about 80 s more), 3 + 2 + 1 epochs.
   "05": { phaseEpochs: [3, 2, 1] },
   // Not in the default main job (see SKIPPED_IN_MAIN_JOB); `npm start -- --only 07` after 05: k-fold on
   // notebook 05's cached features (same draws), 2 folds x (2 + 1) epochs, twice (pseudo-labels); TTA measured on 200 images.
