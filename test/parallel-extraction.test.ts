@@ -1,7 +1,8 @@
 // Trunk features extracted on 2 threads (whole batches shared out between this thread and a worker
 // with its own wasm backend) are the bytes one thread extracts: for this project's architectures
 // (custom BatchNorm and grouped convolutions included), for a Keras model (nsfwjs's InceptionV3,
-// BatchNorm without scale), with an augmentation draw, and with a broken image in the list.
+// BatchNorm without scale), with an augmentation draw, and with a broken image in the list. Prediction
+// (predictFiles) on 2 threads gives one folded thread's probabilities.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -13,7 +14,7 @@ import { selectBackend } from "../lib/backend";
 import type { BatchImage } from "../lib/data";
 import { buildBackbone, freezeBefore, loadNsfwjsBackbone, splitAtFreezePoint } from "../lib/models";
 import { defaultShares } from "../lib/parallel/parallel-trunk";
-import { extractFeatures, type FeatureCacheOptions } from "../lib/train";
+import { extractFeatures, predictFiles, type FeatureCacheOptions } from "../lib/train";
 
 before(async () => {
   await selectBackend("wasm", () => undefined);
@@ -78,4 +79,24 @@ test("2-thread extraction gives the same bytes for a Keras trunk (nsfwjs Incepti
 test("extraction uses both cores by default on wasm, when there are batches to share", () => {
   assert.equal(defaultShares(1), 1, "one batch: nothing to share out");
   assert.equal(defaultShares(5), Math.min(2, os.cpus().length));
+});
+
+test("predictFiles on 2 threads gives one folded thread's probabilities, brightness TTA and a broken image included", async () => {
+  const items = await writeImages(fs.mkdtempSync(path.join(os.tmpdir(), "charid-par-predict-")), 11);
+  const model = await buildBackbone("mobilenet_v2", 3, { inputSize: 32, seed: 5, widthMultiplier: 0.35 });
+  const files = items.map((i) => i.file);
+  const options = { size: 32, convention: "torchvision" as const, batchSize: 3, brightnessTta: [0.9, 1, 1.1] };
+  const one = await predictFiles(model, files, { ...options, shares: 1 });
+  const two = await predictFiles(model, files, { ...options, shares: 2 });
+  assert.deepEqual([...two.failed.keys()], [4], "the broken image is flagged");
+  assert.deepEqual([...one.failed.keys()], [4]);
+  let worst = 0;
+  for (let i = 0; i < one.probabilities.length; i++) worst = Math.max(worst, Math.abs(one.probabilities[i] - two.probabilities[i]));
+  assert.ok(worst < 1e-5, `largest probability difference ${worst}`);
+  for (let f = 0; f < files.length; f++) {
+    const row = two.probabilities.subarray(f * 3, f * 3 + 3);
+    const sum = row.reduce((a, b) => a + b, 0);
+    assert.ok(f === 4 ? sum === 0 : Math.abs(sum - 1) < 1e-5, `row ${f} sums to ${sum}`);
+  }
+  model.dispose();
 });

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { foldedInference } from "../backends/folded-inference";
 import { ImageBatches } from "../data/batches";
 import { inputConvention, type InputConventionName, type ModelInput } from "../data/input-convention";
+import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
 
 export interface ImagePredictions {
   files: string[];
@@ -18,6 +19,12 @@ export interface PredictOptions extends ModelInput {
    * [1] is plain inference. Flips and crops are left out on purpose: they hurt on this task.
    */
   brightnessTta?: number[];
+  /**
+   * Threads. Default: defaultShares (2 on the wasm backend with 2 or more cores and 2 or more batches:
+   * MobileNetV2 @96 inferred 431 img/s on two unfolded threads against 305 on one folded thread).
+   * 1: one thread with BatchNorm folded into the convolutions.
+   */
+  shares?: number;
 }
 
 /** Predicts every file in the given order; an unreadable image gets a flagged row of zeros. */
@@ -33,25 +40,68 @@ export async function predictFiles(model: tf.LayersModel, files: readonly string
     onError: "flag",
     warn: () => {},
   });
+  const shares = options.shares ?? defaultShares(Math.ceil(files.length / (options.batchSize ?? 32)) * factors.length);
+  const passes = shares > 1 ? predictOnThreads(model, batches, factors, shares, options.convention) : predictFolded(model, batches, factors, options.convention);
+  for await (const { indices, rowsFailed, softmax } of passes) {
+    indices.forEach((fileIndex, row) => {
+      for (let c = 0; c < numClasses; c++) probabilities[fileIndex * numClasses + c] += softmax[row * numClasses + c] / factors.length;
+    });
+    for (const row of rowsFailed) failed.set(indices[row], "could not be decoded");
+  }
+  for (const index of failed.keys()) probabilities.fill(0, index * numClasses, (index + 1) * numClasses);
+  return { files: [...files], probabilities, failed };
+}
+
+/** The softmax of one inference pass over a batch (one brightness factor), for the rows `indices`. */
+interface Pass {
+  indices: number[];
+  rowsFailed: number[];
+  softmax: Float32Array;
+}
+
+async function* predictFolded(model: tf.LayersModel, batches: ImageBatches, factors: number[], convention: InputConventionName): AsyncGenerator<Pass> {
   const folded = foldedInference(model); // BatchNorm folded into the convolutions: the same outputs, faster
   try {
     for await (const batch of batches) {
-      const summed = tf.tidy(() => {
-        const passes = factors.map((f) => tf.softmax(folded.predict(f === 1 ? batch.x : withBrightness(batch.x, f, options.convention)) as tf.Tensor2D));
-        return tf.div(tf.addN(passes), factors.length);
-      });
-      const values = summed.dataSync();
-      batch.indices.forEach((fileIndex, row) => probabilities.set(values.subarray(row * numClasses, (row + 1) * numClasses), fileIndex * numClasses));
-      for (const row of batch.failed) {
-        failed.set(batch.indices[row], "could not be decoded");
-        probabilities.fill(0, batch.indices[row] * numClasses, (batch.indices[row] + 1) * numClasses);
+      for (const f of factors) {
+        const softmax = tf.tidy(() => tf.softmax(folded.predict(f === 1 ? batch.x : withBrightness(batch.x, f, convention)) as tf.Tensor2D).dataSync() as Float32Array);
+        yield { indices: batch.indices, rowsFailed: batch.failed, softmax };
       }
-      tf.dispose([summed, batch.x, batch.y]);
+      tf.dispose([batch.x, batch.y]);
     }
   } finally {
     folded.dispose();
   }
-  return { files: [...files], probabilities, failed };
+}
+
+/** Every pass whole on one of `shares` threads (ParallelTrunk: the unfolded model, bit-identical on each thread). */
+async function* predictOnThreads(model: tf.LayersModel, batches: ImageBatches, factors: number[], shares: number, convention: InputConventionName): AsyncGenerator<Pass> {
+  async function* views(): AsyncGenerator<{ x: tf.Tensor; indices: number[]; rowsFailed: number[] }> {
+    for await (const batch of batches) {
+      for (const f of factors) yield { x: f === 1 ? tf.clone(batch.x) : withBrightness(batch.x, f, convention), indices: batch.indices, rowsFailed: batch.failed };
+      tf.dispose([batch.x, batch.y]);
+    }
+  }
+  const done: Pass[] = [];
+  const runner = await ParallelTrunk.start(model, shares);
+  try {
+    await runner.run(views(), (view, logits) => done.push({ indices: view.indices, rowsFailed: view.rowsFailed, softmax: softmaxRows(logits, logits.length / view.indices.length) }));
+  } finally {
+    await runner.close();
+  }
+  for (const pass of done) yield pass;
+}
+
+function softmaxRows(logits: Float32Array, width: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let start = 0; start < logits.length; start += width) {
+    let max = -Infinity;
+    for (let c = 0; c < width; c++) max = Math.max(max, logits[start + c]);
+    let sum = 0;
+    for (let c = 0; c < width; c++) sum += out[start + c] = Math.exp(logits[start + c] - max);
+    for (let c = 0; c < width; c++) out[start + c] /= sum;
+  }
+  return out;
 }
 
 /** torchvision adjust_brightness on a normalised batch: back to [0, 1], scale, clamp, normalise again. */
