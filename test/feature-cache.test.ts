@@ -153,3 +153,16 @@ test("the cache is reused from disk and invalidated by weights, freeze point, pr
   const entries = fs.readdirSync(cacheDir);
   assert.ok(entries.every((name) => name.endsWith(".json") || name.endsWith(".f32")), `no temp files left: ${entries.join(", ")}`);
 });
+
+test("the cache key names the kernel build: features from the plain build are not read back under the FMA build", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { featureKey } = await import("../lib/train/feature-cache");
+  const { kernelVariant } = await import("../lib/backends/wasm-training/kernel-variant");
+  const script = `(async () => { const { selectBackend } = require("./lib/backend"); const { featureKey } = require("./lib/train/feature-cache");
+    await selectBackend("wasm", () => undefined); process.stdout.write(featureKey("trunk", [], { dir: "", size: ${SIZE} }, 0)); })();`;
+  const keyWith = (variant: string) =>
+    execFileSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: path.join(__dirname, ".."), env: { ...process.env, CHARID_WASM_KERNELS: variant } }).toString();
+  const here = featureKey("trunk", [], { dir: "", size: SIZE }, 0);
+  assert.equal(keyWith(kernelVariant()), here, "the same build gives the same key in another process");
+  if (kernelVariant() === "relaxed") assert.notEqual(keyWith("baseline"), here, "the plain build gets a key of its own");
+});

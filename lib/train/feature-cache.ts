@@ -1,7 +1,7 @@
 // The frozen-trunk feature cache. When everything below the unfreeze point is frozen, the trunk's
 // output for an image never changes during training, so it is computed once (once per augmentation
 // draw, K draws when augmenting) and training runs only the trainable top. Features live on disk
-// under a key made of everything they depend on (trunk weights and layers, cut, preprocessing,
+// under a key made of everything they depend on (trunk weights and layers, cut, kernel build, preprocessing,
 // augmentation, seed, draw, and the image files' paths, sizes and mtimes): any change is a miss.
 // Extraction shares whole batches out over the cores (lib/parallel/parallel-trunk.ts); each batch is
 // computed as one thread would compute it, so the features do not depend on the thread count.
@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions, type UInt8Cache } from "../data/batches";
 import type { InputConventionName } from "../data/input-convention";
 import { preprocessSpec } from "../data/preprocess";
+import { kernelVariant } from "../backends/wasm-training/kernel-variant";
 import { writeFileAtomic, writeJsonAtomic } from "../io";
 import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
 import { progress } from "../progress";
@@ -93,7 +94,9 @@ export function trunkDigest(trunk: tf.LayersModel): string {
 export function featureKey(digest: string, items: readonly BatchImage[], options: FeatureCacheOptions, draw: number): string {
   const hash = createHash("sha256");
   const augmenting = options.augment !== undefined;
-  hash.update(JSON.stringify({ format: FORMAT, digest, spec: preprocessSpec(options.size, options.convention), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
+  // The kernels compute the features: the FMA build rounds differently from the plain one.
+  const kernels = tf.getBackend() === "wasm" ? kernelVariant() : tf.getBackend();
+  hash.update(JSON.stringify({ format: FORMAT, digest, kernels, spec: preprocessSpec(options.size, options.convention), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
   for (const { file } of items) {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
     hash.update(`\n${path.resolve(file)}:${stat?.size ?? -1}:${stat?.mtimeMs ?? -1}`);
