@@ -167,12 +167,16 @@ export async function waitForJobs(
 const STATES: Record<string, JobState> = { completed: "completed", failed: "failed", active: "active", delayed: "delayed" };
 
 async function pollJob(queue: Queue, store: Redis, id: string, job: NotebookJob, outRoot: string, stem: string): Promise<{ view: JobView; run?: QueuedRun }> {
+  // The state first: a job seen in a terminal state was moved there atomically with its failedReason
+  // and return value, so the job read next carries them (read the other way round, a job that fails
+  // in between shows as failed with the reason it did not have yet).
+  const stateName = await queue.getJobState(id);
   const found = await queue.getJob(id);
   if (!found) {
     const error = "the job is no longer in the queue (removed, or Redis lost its data: see the README on persistence)";
     return { view: { state: "missing", error }, run: { id, label: job.label, params: job.params, status: "failed", error } };
   }
-  const state = STATES[await found.getState()] ?? "waiting";
+  const state = STATES[stateName] ?? "waiting";
   const progress = (found.progress ?? {}) as Partial<JobProgress>;
   const view: JobView = {
     state,
