@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/jupyter/kernelspec";
 import { runNotebook, type Params, type RunResult } from "../lib/runner";
-import { parseValue } from "../lib/runner/cli-args";
+import { parseValue, splitAssignment } from "../lib/runner/cli-args";
 import { MAIN_JOB_PARAMS } from "../scripts/main-job-params";
 import { scoreSubmissionFile } from "../scripts/main-own-data";
 import { cpuModel } from "./common";
@@ -94,8 +94,8 @@ async function main(): Promise<void> {
   const recipe: Params = { ...MAIN_JOB_PARAMS["05"] };
   process.argv.forEach((arg, i) => {
     if (arg !== "-p") return;
-    const [name, ...value] = process.argv[i + 1].split("=");
-    recipe[name] = parseValue(value.join("="));
+    const [name, text] = splitAssignment(process.argv[i + 1] ?? "", arg);
+    recipe[name] = parseValue(text);
   });
   if (!fs.existsSync(path.join(root, answerKey))) throw new Error(`${answerKey} is missing: run npm start (or npm run generate and notebook 01) first`);
   console.log(`backbone table on ${cpuModel()}: notebook 05 with ${JSON.stringify(recipe)}, then notebook 06`);

@@ -68,7 +68,8 @@ export function parseValue(text: string): ParamValue {
   }
 }
 
-function splitAssignment(text: string, flag: string): [string, string] {
+/** `NAME=VALUE` split at the first `=`, or a usage error naming `flag`. */
+export function splitAssignment(text: string, flag: string): [string, string] {
   const eq = text.indexOf("=");
   if (eq <= 0) throw new UsageError(`${flag} expects NAME=VALUE, got "${text}"`);
   return [text.slice(0, eq), text.slice(eq + 1)];
