@@ -117,6 +117,11 @@ test("TTA views: identity cases, measured on the sampled out-of-fold images, kep
   const sampled = sample.map((p) => bank.items[p]);
   const views = { hflip: await viewFeatures(split.trunk, sampled, "hflip", opts), "brightness:1.3": await viewFeatures(split.trunk, sampled, "brightness:1.3", opts) };
   assert.equal((await viewFeatures(split.trunk, sampled, "hflip", opts)).fromDisk, true, "cached");
+  // A window is a crop taken while decoding; on these square photos every window is the centre crop.
+  assert.throws(() => applyView(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D, "window:0"), /taken while decoding/);
+  const start = await viewFeatures(split.trunk, sampled, "window:0", opts);
+  const rowSize = bank.plain.data.length / bank.plain.count;
+  sample.forEach((p, i) => assert.deepEqual(start.data.subarray(i * rowSize, (i + 1) * rowSize), bank.plain.data.subarray(p * rowSize, (p + 1) * rowSize), `window:0 of square image ${p} is its plain features`));
   const withViews = await trainFolds({ model, top: split.top, classes: CLASSES, bank, folds, recipe, dir: path.join(work, "folds"), views, sample, log: quiet });
   assert.deepEqual(withViews[0].probabilities, results[0].probabilities, "same training, same out-of-fold predictions");
   const { rows, kept } = measureTta(withViews, bank, 3, { flip: ["hflip"], bright: ["brightness:1.3"] });

@@ -47,7 +47,7 @@ test("notebook 05 trains the phases, keeps checkpoints and saves the classifier"
   assert.equal(history.length, 2);
   assert.deepEqual(Object.values(history[1].lrs), [3e-4, 3e-4, 3e-4], "phase 2 runs at the lower rate");
   assert.ok(fs.existsSync(path.join(checkpointDir, "best.ckpt")));
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelDir, "classifier.json"), "utf8")).input, { size: 32, convention: "torchvision" });
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelDir, "classifier.json"), "utf8")).input, { size: 32, convention: "torchvision", windows: [0, 0.5, 1] }, "the classifier keeps the windows it was validated with");
   assert.match(stdoutOf(training), /validation accuracy \d+\.\d+%/);
 });
 
@@ -74,4 +74,6 @@ test("notebook 06 writes one row per test image, flags the broken one, and score
   assert.ok(fs.existsSync(path.join(submission.runDir, "submission.csv")), "a copy in the run folder");
   const html = fs.readFileSync(submission.executedNotebook, "utf8");
   assert.match(html, /TTA brightness/);
+  assert.match(html, /crops averaged at 0, 0.5, 1 along the long side/, "06 takes the windows from the classifier");
+  assert.match(html, /3 windows \(the submission\)[\s\S]*centre crop only/, "and measures them against the centre crop");
 });

@@ -39,6 +39,8 @@ export interface ImageBatchOptions {
   size: number;
   /** How pixels become the network's input (default torchvision's ImageNet normalisation). */
   convention?: InputConventionName;
+  /** Where the crop sits along each image's long side (see PreprocessSpec.window); default the centre. Random crops ignore it. */
+  window?: number;
   shuffle?: boolean;
   seed?: number;
   epoch?: number;
@@ -122,7 +124,7 @@ export class UInt8Cache {
 }
 
 function cacheKey(file: string, spec: PreprocessSpec, whole: boolean): string {
-  return `${spec.resize}/${whole ? "whole" : spec.crop}:${file}`;
+  return `${spec.resize}/${whole ? "whole" : `${spec.crop}@${spec.window ?? 0.5}`}:${file}`;
 }
 
 interface DecodedBatch {
@@ -150,7 +152,7 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     requireInteger("concurrency", concurrency, 1);
     requireInteger("startBatch", startBatch, 0);
     if (augment) checkAugmentSpec(augment);
-    this.spec = preprocessSpec(options.size, options.convention);
+    this.spec = preprocessSpec(options.size, options.convention, options.window);
     this.limit = concurrencyLimit(concurrency);
   }
 

@@ -35,6 +35,11 @@ export const DEFAULT_CONVENTION: InputConventionName = "torchvision";
 export interface ModelInput {
   size: number;
   convention: InputConventionName;
+  /**
+   * A trained classifier's views at prediction: windows along each image's long side (positions 0
+   * to 1, see PreprocessSpec.window), probabilities averaged. Absent: the centre crop alone.
+   */
+  windows?: readonly number[];
 }
 
 export function inputConvention(name: InputConventionName = DEFAULT_CONVENTION): InputConvention {

@@ -23,8 +23,14 @@ export const IMAGENET_STD = inputConvention("torchvision").std;
 export interface PreprocessSpec {
   /** The short side is resized to this many pixels first. */
   resize: number;
-  /** Then the centre `crop` x `crop` square is kept. */
+  /** Then a `crop` x `crop` square is kept, by default the centre one. */
   crop: number;
+  /**
+   * Where that square sits along the resized image's long side: 0 at its start (top or left), 1 at
+   * its end; absent: 0.5, the centre crop. The short side stays centred, and a square image has no
+   * long side. Evaluation averages a few windows to see what a centre crop cuts off (see `windows`).
+   */
+  window?: number;
   /** The model's input convention (see input-convention.ts): per output channel, (x - mean) / std. */
   convention: InputConventionName;
   mean: readonly [number, number, number];
@@ -41,11 +47,29 @@ export function roundHalfEven(x: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-/** 224 px -> resize 255, crop 224; other sizes keep the 255/224 ratio (96 -> 109). */
-export function preprocessSpec(size = 224, convention?: InputConventionName): PreprocessSpec {
+/**
+ * 224 px -> resize 255, crop 224; other sizes keep the 255/224 ratio (96 -> 109). `window`: see
+ * PreprocessSpec (0.5, the centre, is left out of the spec so that its cache keys stay the seed's).
+ */
+export function preprocessSpec(size = 224, convention?: InputConventionName, window?: number): PreprocessSpec {
   if (!Number.isInteger(size) || size < 1) throw new Error(`image size must be a positive integer, got ${size}`);
+  checkWindow(window);
   const { name, mean, std, bgr } = inputConvention(convention);
-  return { resize: roundHalfEven((size * 255) / 224), crop: size, convention: name, mean, std, bgr };
+  const spec: PreprocessSpec = { resize: roundHalfEven((size * 255) / 224), crop: size, convention: name, mean, std, bgr };
+  if (window !== undefined && window !== 0.5) spec.window = window;
+  return spec;
+}
+
+export function checkWindow(window: number | undefined): void {
+  if (window !== undefined && !(typeof window === "number" && window >= 0 && window <= 1)) {
+    throw new Error(`a window position must be a number from 0 (start of the long side) to 1 (its end), got ${JSON.stringify(window)}`);
+  }
+}
+
+/** The crop's top-left corner in the resized image: centred, or at `spec.window` along the long side. */
+export function cropOffsets(width: number, height: number, spec: Pick<PreprocessSpec, "crop" | "window">): { left: number; top: number } {
+  const along = (length: number, long: boolean) => (long && spec.window !== undefined ? roundHalfEven((length - spec.crop) * spec.window) : centreCropOffset(length, spec.crop));
+  return { left: along(width, width > height), top: along(height, height > width) };
 }
 
 /** The input channel that output channel `c` reads. */
@@ -80,12 +104,13 @@ export interface RgbImage {
 }
 
 /**
- * Decodes an image file into the centre crop of the resized image: `crop * crop * 3` bytes, RGB,
- * row-major (HWC). Throws, naming the file, when the file cannot be read or decoded.
+ * Decodes an image file into the crop of the resized image (the centre one unless `spec.window`):
+ * `crop * crop * 3` bytes, RGB, row-major (HWC). Throws, naming the file, when the file cannot be
+ * read or decoded.
  */
 export async function decodeResized(file: string, spec: PreprocessSpec): Promise<Uint8Array> {
   const { image, size } = await decodeResizedRaw(file, spec);
-  return centreCrop(image, size, spec.crop);
+  return windowCrop(image, size, spec);
 }
 
 /**
@@ -159,11 +184,13 @@ async function enlarge(input: Buffer, scaleX: number, scaleY: number): Promise<R
 }
 
 /** `size` is the resized image's nominal size; the affine output can be a few pixels larger. */
-function centreCrop(image: RawImage, size: { width: number; height: number }, crop: number): Uint8Array {
+function windowCrop(image: RawImage, size: { width: number; height: number }, spec: PreprocessSpec): Uint8Array {
+  const { crop } = spec;
   if (size.width < crop || size.height < crop) {
     throw new Error(`resized image ${size.width}x${size.height} is smaller than the ${crop} px crop`);
   }
-  return cropRaw(image, centreCropOffset(size.width, crop), centreCropOffset(size.height, crop), crop, crop).data;
+  const { left, top } = cropOffsets(size.width, size.height, spec);
+  return cropRaw(image, left, top, crop, crop).data;
 }
 
 /** A window inside the image (no bounds checks: callers stay inside). */

@@ -12,11 +12,15 @@ import { progress } from "../progress";
 import { featureKey, trunkRowsInto, type FeatureCacheOptions, type FeatureSet } from "../train/feature-cache";
 import { withBrightness } from "../train/predict";
 
-/** "brightness:0.9", "hflip", "crop:0.875:tl" (tl, tr, bl, br or c: where the window sits). */
+/**
+ * "brightness:0.9", "hflip", "crop:0.875:tl" (a zoom into the crop: tl, tr, bl, br or c), or
+ * "window:0" (the crop at that position along the photo's long side, see PreprocessSpec.window).
+ */
 export type TtaView = string;
 
-/** Named settings, each a set of views averaged with the plain prediction. */
+/** Named settings, each a set of views averaged with the plain prediction (the centre crop). */
 export const TTA_SETTINGS: Record<string, TtaView[]> = {
+  windows: ["window:0", "window:1"],
   brightness: ["brightness:0.9", "brightness:1.1"],
   flip: ["hflip"],
   "multi-crop": ["crop:0.875:tl", "crop:0.875:tr", "crop:0.875:bl", "crop:0.875:br"],
@@ -31,6 +35,7 @@ export function applyView(x: tf.Tensor4D, view: TtaView, convention?: FeatureCac
     return withBrightness(x, factor, convention);
   }
   if (kind === "hflip") return tf.reverse(x, 2);
+  if (kind === "window") throw new Error(`TTA view ${view} is a different crop of the photo: it is taken while decoding (viewFeatures), not from a batch`);
   if (kind === "crop") {
     const scale = Number(a);
     if (!(scale > 0 && scale <= 1)) throw new Error(`TTA view ${view}: the crop scale must be in (0, 1]`);
@@ -44,7 +49,7 @@ export function applyView(x: tf.Tensor4D, view: TtaView, convention?: FeatureCac
     tf.dispose([boxes, boxIndices]);
     return out;
   }
-  throw new Error(`unknown TTA view ${view} (brightness:<factor>, hflip, crop:<scale>:<tl|tr|bl|br|c>)`);
+  throw new Error(`unknown TTA view ${view} (brightness:<factor>, hflip, crop:<scale>:<tl|tr|bl|br|c>, window:<0 to 1>)`);
 }
 
 /** The trunk's features of `items` seen through `view`, cached under the plain key plus the view. */
@@ -69,9 +74,14 @@ export async function viewFeatures(trunk: tf.LayersModel, items: readonly BatchI
   const batchSize = options.batchSize ?? 32;
   const shares = options.shares ?? defaultShares(Math.ceil(items.length / batchSize));
   const bar = progress(`trunk features: ${options.label ?? "images"} seen as ${view}`, items.length, "images");
-  const batches = new ImageBatches(items, { batchSize, size: options.size, convention: options.convention, cache: options.decodeCache, onError: "flag", warn: () => undefined });
+  const window = view.startsWith("window:") ? Number(view.slice("window:".length)) : undefined;
+  const batches = new ImageBatches(items, { batchSize, size: options.size, convention: options.convention, window, cache: options.decodeCache, onError: "flag", warn: () => undefined });
   async function* viewed() {
     for await (const batch of batches) {
+      if (window !== undefined) {
+        yield batch;
+        continue;
+      }
       const x = applyView(batch.x, view, options.convention);
       batch.x.dispose();
       yield { ...batch, x };

@@ -26,6 +26,8 @@ export interface FeatureCacheOptions {
   /** Model input size and convention (preprocessing as preprocessSpec(size, convention)). */
   size: number;
   convention?: InputConventionName;
+  /** Where the crop sits along each image's long side (see PreprocessSpec.window); default the centre. */
+  window?: number;
   /** Training augmentation; features are then cached for `draws` draws, epoch e using draw e mod draws. */
   augment?: ImageBatchOptions["augment"];
   /** Seeds the augmentation draws (and, in a source, the epoch order). */
@@ -96,7 +98,7 @@ export function featureKey(digest: string, items: readonly BatchImage[], options
   const augmenting = options.augment !== undefined;
   // The kernels compute the features: the FMA build rounds differently from the plain one.
   const kernels = tf.getBackend() === "wasm" ? kernelVariant() : tf.getBackend();
-  hash.update(JSON.stringify({ format: FORMAT, digest, kernels, spec: preprocessSpec(options.size, options.convention), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
+  hash.update(JSON.stringify({ format: FORMAT, digest, kernels, spec: preprocessSpec(options.size, options.convention, options.window), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
   for (const { file } of items) {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
     hash.update(`\n${path.resolve(file)}:${stat?.size ?? -1}:${stat?.mtimeMs ?? -1}`);
@@ -145,6 +147,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     batchSize,
     size: options.size,
     convention: options.convention,
+    window: options.window,
     seed: options.seed ?? 0,
     epoch: draw,
     augment: options.augment,

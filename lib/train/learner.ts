@@ -12,6 +12,11 @@ export interface Batch {
   x: tf.Tensor;
   y: tf.Tensor1D;
   files?: string[];
+  /**
+   * Evaluation only: `x` holds each of the y.shape[0] images seen `views` ways (e.g. windows along
+   * the long side), view after view: row v * n + i is image i's view v. Their probabilities are averaged.
+   */
+  views?: number;
 }
 
 /** Where batches come from. The order of an epoch must be a function of `epoch` alone, so that
@@ -206,6 +211,7 @@ export class Learner {
     let lossSum = 0;
     let correct = 0;
     for await (const batch of this.train.batches(epochIndex)) {
+      if ((batch.views ?? 1) > 1) throw new Error("a training batch holds several views of each image: views are for evaluation sources only");
       const n = batch.y.shape[0];
       let batchLoss: number;
       let batchHits: number;
@@ -306,7 +312,12 @@ export class Learner {
         const local = shared ? undefined : foldedFor(network);
         const { loss, probs } = explainingHeapExhaustion(() => tf.tidy(() => {
           const logits = shared ?? (local!.predict(batch.x) as tf.Tensor2D);
-          return { loss: trainingLoss(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
+          const views = batch.views ?? 1;
+          if (views === 1) return { loss: trainingLoss(logits, batch.y, this.classes.length), probs: tf.softmax(logits) };
+          // The averaged prediction, and the cross-entropy of that average.
+          const mean = tf.mean(tf.reshape(tf.softmax(logits), [views, batch.y.shape[0], this.classes.length]), 0) as tf.Tensor2D;
+          const picked = tf.sum(tf.mul(mean, tf.oneHot(batch.y, this.classes.length)), 1);
+          return { loss: tf.neg(tf.mean(tf.log(tf.maximum(picked, 1e-12)))) as tf.Scalar, probs: mean };
         }), `evaluating a batch of ${batch.x.shape.join("x")}`);
         shared?.dispose();
         const n = batch.y.shape[0];

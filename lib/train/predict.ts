@@ -15,8 +15,8 @@ export interface ImagePredictions {
 export interface PredictOptions extends ModelInput {
   batchSize?: number;
   /**
-   * Test-time augmentation: brightness factors, one inference pass each, probabilities averaged.
-   * [1] is plain inference. Flips and crops are left out on purpose: they hurt on this task.
+   * Test-time augmentation: brightness factors, one inference pass each (per window), probabilities
+   * averaged. [1] is plain inference. Flips are left out on purpose: they hurt on this task.
    */
   brightnessTta?: number[];
   /**
@@ -33,20 +33,24 @@ export async function predictFiles(model: tf.LayersModel, files: readonly string
   const numClasses = (model.outputs[0].shape as number[])[1];
   const probabilities = new Float32Array(files.length * numClasses);
   const failed = new Map<number, string>();
-  const batches = new ImageBatches(files.map((file) => ({ file })), {
-    batchSize: options.batchSize ?? 32,
-    size: options.size,
-    convention: options.convention,
-    onError: "flag",
-    warn: () => {},
-  });
-  const shares = options.shares ?? defaultShares(Math.ceil(files.length / (options.batchSize ?? 32)) * factors.length);
-  const passes = shares > 1 ? predictOnThreads(model, batches, factors, shares, options.convention) : predictFolded(model, batches, factors, options.convention);
-  for await (const { indices, rowsFailed, softmax } of passes) {
-    indices.forEach((fileIndex, row) => {
-      for (let c = 0; c < numClasses; c++) probabilities[fileIndex * numClasses + c] += softmax[row * numClasses + c] / factors.length;
+  const windows = options.windows ?? [0.5];
+  const shares = options.shares ?? defaultShares(Math.ceil(files.length / (options.batchSize ?? 32)) * factors.length * windows.length);
+  for (const window of windows) {
+    const batches = new ImageBatches(files.map((file) => ({ file })), {
+      batchSize: options.batchSize ?? 32,
+      size: options.size,
+      convention: options.convention,
+      window,
+      onError: "flag",
+      warn: () => {},
     });
-    for (const row of rowsFailed) failed.set(indices[row], "could not be decoded");
+    const passes = shares > 1 ? predictOnThreads(model, batches, factors, shares, options.convention) : predictFolded(model, batches, factors, options.convention);
+    for await (const { indices, rowsFailed, softmax } of passes) {
+      indices.forEach((fileIndex, row) => {
+        for (let c = 0; c < numClasses; c++) probabilities[fileIndex * numClasses + c] += softmax[row * numClasses + c] / (factors.length * windows.length);
+      });
+      for (const row of rowsFailed) failed.set(indices[row], "could not be decoded");
+    }
   }
   for (const index of failed.keys()) probabilities.fill(0, index * numClasses, (index + 1) * numClasses);
   return { files: [...files], probabilities, failed };

@@ -4,7 +4,7 @@ import { ImageBatches, UInt8Cache, type BatchImage, type ImageBatchOptions } fro
 import type { InputConventionName } from "../data/input-convention";
 import { imagePath, type SplitManifest } from "../data/manifest";
 import type { LabelledImage } from "../data/scan";
-import type * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs";
 import { parameterGroups } from "../models/paths";
 import type { Batch, BatchSource, OptimizerGroup } from "./learner";
 
@@ -14,6 +14,8 @@ export interface SourceOptions {
   size: number;
   /** The model's input convention (spread a backbone's `input` to pass both). */
   convention?: InputConventionName;
+  /** Where the crop sits along each image's long side (see PreprocessSpec.window); default the centre. */
+  window?: number;
   /** Training only: a new seeded order every epoch. */
   shuffle?: boolean;
   seed?: number;
@@ -33,6 +35,7 @@ export function imageSource(manifest: SplitManifest, images: readonly LabelledIm
     batchSize: options.batchSize,
     size: options.size,
     convention: options.convention,
+    window: options.window,
     shuffle: options.shuffle ?? false,
     seed: options.seed ?? 0,
     augment: options.augment && Object.keys(options.augment).length > 0 ? options.augment : undefined,
@@ -42,6 +45,40 @@ export function imageSource(manifest: SplitManifest, images: readonly LabelledIm
     size: items.length,
     batches(epoch: number): AsyncIterable<Batch> {
       return new ImageBatches(items, { ...base, epoch });
+    },
+  };
+}
+
+/**
+ * One evaluation source out of several over the same images in the same order, each a different view
+ * (e.g. a window along the long side): every batch holds a batch of each, view after view, and
+ * Learner.evaluate averages their probabilities. A single view is returned as it is.
+ */
+export function multiViewSource(views: readonly BatchSource[]): BatchSource {
+  if (views.length === 0) throw new Error("multiViewSource needs at least one view");
+  if (views.length === 1) return views[0];
+  if (views.some((view) => view.size !== views[0].size)) throw new Error(`the views hold different image counts: ${views.map((v) => v.size).join(", ")}`);
+  return {
+    size: views[0].size,
+    async *batches(epoch: number): AsyncIterable<Batch> {
+      const iterators = views.map((view) => view.batches(epoch)[Symbol.asyncIterator]());
+      try {
+        for (;;) {
+          const steps = await Promise.all(iterators.map((it) => it.next()));
+          if (steps.every((step) => step.done)) return;
+          const batches = steps.map((step) => step.value as Batch | undefined);
+          const first = batches[0];
+          if (!first || batches.some((b) => !b || b.y.shape[0] !== first.y.shape[0])) {
+            tf.dispose(batches.flatMap((b) => (b ? [b.x, b.y] : [])));
+            throw new Error("the views of one evaluation batch hold different images (an image failed to decode in one view only?)");
+          }
+          const x = tf.concat(batches.map((b) => b!.x));
+          tf.dispose(batches.flatMap((b, i) => (i === 0 ? [b!.x] : [b!.x, b!.y])));
+          yield { x, y: first.y, files: first.files, views: views.length };
+        }
+      } finally {
+        await Promise.all(iterators.map((it) => it.return?.()));
+      }
     },
   };
 }

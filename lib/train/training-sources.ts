@@ -6,11 +6,12 @@ import type * as tf from "@tensorflow/tfjs";
 import type { AugmentSpec } from "../data/augment";
 import { UInt8Cache } from "../data/batches";
 import type { ModelInput } from "../data/input-convention";
+import { checkWindow } from "../data/preprocess";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
 import { splitAtFreezePoint } from "../models/split";
 import { cachedFeatureSource, trunkDigest, type FeatureSource } from "./feature-cache";
 import type { BatchSource } from "./learner";
-import { imageSource, labelledItems } from "./sources";
+import { imageSource, labelledItems, multiViewSource } from "./sources";
 
 export interface TrainingSourceOptions {
   batchSize: number;
@@ -29,6 +30,12 @@ export interface TrainingSourceOptions {
    * one per epoch, which trains exactly what training on the images trains. At most `epochs`.
    */
   draws?: number;
+  /**
+   * Validation sees each image through these windows along its long side, probabilities averaged
+   * (see PreprocessSpec.window): [0, 0.5, 1] covers the whole of an elongated photo. Default [0.5],
+   * the centre crop alone.
+   */
+  windows?: readonly number[];
   /** The validation images join the training set (the final retrain); there is no validation source then. */
   mergeValidation?: boolean;
   /** Decoded images kept between epochs and extractions: a cache shared with other sources… */
@@ -60,6 +67,7 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
   const { batchSize, seed, mergeValidation = false } = options;
   const augment = options.augment && Object.keys(options.augment).length > 0 ? options.augment : undefined;
   const decodeCache = options.decodeCache ?? (options.cacheBytes ? new UInt8Cache(options.cacheBytes) : undefined);
+  const windows = checkWindows(options.windows ?? [0.5]);
   const trainImages = trainingImages(manifest, { mergeValidation });
   const validImages = validationImages(manifest, { mergeValidation });
   const split = options.featureCache ? splitAtFreezePoint(net.model) : undefined;
@@ -68,7 +76,7 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
     const why = !options.featureCache ? "" : " (nothing frozen to cache)";
     return {
       train: imageSource(manifest, trainImages, { ...base, shuffle: true, augment }),
-      valid: mergeValidation ? undefined : imageSource(manifest, validImages, base),
+      valid: mergeValidation ? undefined : multiViewSource(windows.map((window) => imageSource(manifest, validImages, { ...base, window }))),
       description: `training on images through the whole model${why}: ${counts(trainImages.length, validImages.length, mergeValidation)}`,
       extractSeconds: 0,
       dispose: () => undefined,
@@ -79,14 +87,20 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
   const prefix = options.label ? `${options.label} ` : "";
   const base = { dir: options.featureCache!, ...net.input, batchSize, seed, decodeCache, digest: trunkDigest(split.trunk), shares: options.shares };
   const train = await cachedFeatureSource(split.trunk, labelledItems(manifest, trainImages), { ...base, shuffle: true, augment, draws, label: `${prefix}train` });
-  const valid = mergeValidation ? undefined : await cachedFeatureSource(split.trunk, labelledItems(manifest, validImages), { ...base, label: `${prefix}valid` });
-  const sets = [describeSet("train", train), ...(valid ? [describeSet("valid", valid)] : [])];
+  const validViews: FeatureSource[] = [];
+  for (const window of mergeValidation ? [] : windows) {
+    const label = `${prefix}valid${windows.length > 1 ? ` window ${window}` : ""}`;
+    validViews.push(await cachedFeatureSource(split.trunk, labelledItems(manifest, validImages), { ...base, window, label }));
+  }
+  const valid = validViews.length ? multiViewSource(validViews) : undefined;
+  const validSeconds = validViews.reduce((sum, view) => sum + view.extractSeconds, 0);
+  const sets = [describeSet("train", train), ...(validViews.length ? [describeSet("valid", validViews)] : [])];
   return {
     train,
     valid,
     top: split.top,
     description: `training the top on cached trunk features (cut at ${split.cut}, ${split.featureShape.join("x")} per image, in ${options.featureCache}): ${sets.join("; ")}`,
-    extractSeconds: train.extractSeconds + (valid?.extractSeconds ?? 0),
+    extractSeconds: train.extractSeconds + validSeconds,
     dispose: () => split.top.dispose(),
   };
 }
@@ -96,12 +110,22 @@ function counts(train: number, valid: number, merged: boolean): string {
 }
 
 /** "train 1000 images x 3 draws, computed in 12.3 s on 2 threads" or "..., read from the cache". */
-function describeSet(name: string, source: FeatureSource): string {
-  const draws = source.sets.length > 1 ? ` x ${source.sets.length} draws` : "";
-  const computed = source.sets.filter((set) => !set.fromDisk);
+function describeSet(name: string, source: FeatureSource | readonly FeatureSource[]): string {
+  const views = Array.isArray(source) ? source : [source as FeatureSource];
+  const allSets = views.flatMap((view) => view.sets);
+  const draws = views[0].sets.length > 1 ? ` x ${views[0].sets.length} draws` : "";
+  const windows = views.length > 1 ? ` x ${views.length} windows` : "";
+  const computed = allSets.filter((set) => !set.fromDisk);
+  const seconds = computed.reduce((sum, set) => sum + set.seconds, 0);
   const threads = Math.max(...computed.map((set) => set.threads), 0);
   const status = computed.length === 0
     ? "read from the cache"
-    : `${computed.length < source.sets.length ? `${source.sets.length - computed.length} read from the cache, ${computed.length} ` : ""}computed in ${source.extractSeconds.toFixed(1)} s on ${threads} thread${threads > 1 ? "s" : ""}`;
-  return `${name} ${source.size} images${draws}, ${status}`;
+    : `${computed.length < allSets.length ? `${allSets.length - computed.length} read from the cache, ${computed.length} ` : ""}computed in ${seconds.toFixed(1)} s on ${threads} thread${threads > 1 ? "s" : ""}`;
+  return `${name} ${views[0].size} images${draws}${windows}, ${status}`;
+}
+
+function checkWindows(windows: readonly number[]): readonly number[] {
+  if (!Array.isArray(windows) || windows.length === 0) throw new Error(`windows must be a non-empty list of positions from 0 to 1, e.g. [0.5] or [0, 0.5, 1]; got ${JSON.stringify(windows)}`);
+  windows.forEach(checkWindow);
+  return windows;
 }

@@ -1,0 +1,156 @@
+// Windows along the long side (PreprocessSpec.window): the crop sits where asked, batches and the decode
+// cache keep windows apart, a multi-view validation source averages its views' probabilities (on
+// images and on cached trunk features alike), and predictFiles averages the classifier's windows.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import sharp from "sharp";
+import { selectBackend } from "../lib/backend";
+import { decodeResized, decodeResizedImage, ImageBatches, preprocessSpec, roundHalfEven, toNormalizedFloat, UInt8Cache, type ModelInput, type SplitManifest } from "../lib/data";
+import { loadBackbone } from "../lib/backbone";
+import { freezeBefore } from "../lib/models";
+import { Learner, groupsByPath, multiViewSource, predictFiles, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-windows-"));
+const CLASSES = ["red", "green", "blue"];
+const SIZE = 64;
+let manifest: SplitManifest;
+let model: tf.LayersModel;
+let input: ModelInput;
+
+/** A class colour on the left third of a wide picture, noise elsewhere: the centre crop misses part of it. */
+async function writeImage(file: string, label: number, i: number, width: number, height: number): Promise<void> {
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        const p = (y * width + x) * 3 + c;
+        pixels[p] = x < width / 3 && c === label ? 200 : 40 + ((p * 7919 + i * 104729) % 120);
+      }
+    }
+  }
+  await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toFile(file);
+}
+
+before(async () => {
+  await selectBackend("wasm", () => undefined);
+  manifest = { version: 1, root: work, trainDir: "train", seed: 1, validFraction: 0.25, mergedValidation: false, classes: CLASSES, train: [], valid: [], rejected: [] };
+  for (let i = 0; i < 18; i++) {
+    const label = i % 3;
+    const file = `train/${CLASSES[label]}/${i}.jpg`;
+    fs.mkdirSync(path.join(work, path.dirname(file)), { recursive: true });
+    // Landscape, portrait and square photos; two of each class for validation.
+    const [width, height] = [[120, 60], [50, 90], [70, 70]][Math.floor(i / 3) % 3];
+    await writeImage(path.join(work, file), label, i, width, height);
+    (label === Math.floor(i / 6) ? manifest.valid : manifest.train).push({ file, label: CLASSES[label] });
+  }
+  const net = await loadBackbone("mobilenet_v2", { numClasses: 3, imageSize: SIZE, widthMultiplier: 0.5, weights: "embedded", seed: 2 });
+  [model, input] = [net.model, net.input];
+  freezeBefore(model, "features.16");
+});
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const file = (i: number) => path.join(work, `train/${CLASSES[i % 3]}/${i}.jpg`);
+
+test("a window is the square at that position along the long side of the resized image; 0.5 is the centre crop", async () => {
+  for (const [i, orientation] of [[0, "landscape"], [3, "portrait"], [6, "square"]] as const) {
+    const whole = await decodeResizedImage(file(i), preprocessSpec(SIZE));
+    const crop = preprocessSpec(SIZE).crop;
+    for (const window of [0, 0.25, 0.5, 1]) {
+      const spec = preprocessSpec(SIZE, undefined, window);
+      const got = await decodeResized(file(i), spec);
+      const longX = whole.width > whole.height;
+      const longY = whole.height > whole.width;
+      const left = roundHalfEven(longX ? (whole.width - crop) * window : (whole.width - crop) / 2);
+      const top = roundHalfEven(longY ? (whole.height - crop) * window : (whole.height - crop) / 2);
+      const expected = new Uint8Array(crop * crop * 3);
+      for (let y = 0; y < crop; y++) expected.set(whole.data.subarray(((top + y) * whole.width + left) * 3, ((top + y) * whole.width + left + crop) * 3), y * crop * 3);
+      assert.deepEqual(got, expected, `${orientation} photo, window ${window}`);
+    }
+    const [start, end] = [await decodeResized(file(i), preprocessSpec(SIZE, undefined, 0)), await decodeResized(file(i), preprocessSpec(SIZE, undefined, 1))];
+    assert.equal(Buffer.compare(start, end) !== 0, orientation !== "square", `${orientation}: the start and end windows ${orientation === "square" ? "coincide" : "differ"}`);
+  }
+  assert.deepEqual(preprocessSpec(SIZE, undefined, 0.5), preprocessSpec(SIZE), "the centre window is the plain spec (same cache keys)");
+  assert.deepEqual(await decodeResized(file(0), preprocessSpec(SIZE, undefined, 0.5)), await decodeResized(file(0), preprocessSpec(SIZE)));
+  assert.throws(() => preprocessSpec(SIZE, undefined, 1.5), /window position must be a number from 0 .* to 1 .*got 1.5/);
+});
+
+test("batches take the window, and one decode cache keeps the windows apart", async () => {
+  const cache = new UInt8Cache(1 << 24);
+  const rows = async (window?: number) => {
+    const out: Float32Array[] = [];
+    for await (const batch of new ImageBatches([{ file: file(0) }], { batchSize: 1, size: SIZE, window, cache })) {
+      out.push(batch.x.dataSync() as Float32Array);
+      tf.dispose([batch.x, batch.y]);
+    }
+    return out[0];
+  };
+  for (const window of [0, 1, 0.5, 0]) {
+    const spec = preprocessSpec(SIZE, undefined, window);
+    assert.deepEqual(await rows(window), toNormalizedFloat(await decodeResized(file(0), spec), spec), `window ${window}`);
+  }
+  assert.equal(cache.size, 3);
+  assert.equal(cache.hits, 1);
+});
+
+/** Per-image probabilities of each view's own evaluation, averaged. */
+function averaged(evaluations: Evaluation[]): Float32Array {
+  const out = new Float32Array(evaluations[0].probabilities.length);
+  for (const e of evaluations) e.probabilities.forEach((p, i) => (out[i] += p / evaluations.length));
+  return out;
+}
+
+function expectedLoss(probabilities: Float32Array, labels: Int32Array): number {
+  let sum = 0;
+  labels.forEach((label, i) => (sum -= Math.log(probabilities[i * CLASSES.length + label])));
+  return sum / labels.length;
+}
+
+test("validation through several windows averages their probabilities, on images and on cached features alike", async () => {
+  const windows = [0, 0.5, 1];
+  const options = { batchSize: 4, seed: 5, epochs: 1, windows };
+  const onImages = await trainingSources({ model, input }, manifest, options);
+  const onFeatures = await trainingSources({ model, input }, manifest, { ...options, featureCache: path.join(work, "features"), shares: 1 });
+  assert.match(onFeatures.description, /valid 6 images x 3 windows, computed/);
+  const learner = (top?: tf.LayersModel) => new Learner({ model, top, groups: groupsByPath(model, { "features.16:": 1e-3, classifier: 1e-3 }), train: onImages.train, classes: CLASSES });
+  const single = await Promise.all(windows.map(async (window) => {
+    const one = await trainingSources({ model, input }, manifest, { ...options, windows: [window] });
+    return learner().evaluate(one.valid!);
+  }));
+  const expected = averaged(single);
+  assert.ok(single.some((e, v) => v > 0 && e.probabilities.some((p, i) => Math.abs(p - single[0].probabilities[i]) > 1e-3)), "the windows see different pixels");
+  for (const [name, sources] of [["images", onImages], ["features", onFeatures]] as const) {
+    const evaluation = await learner(sources.top).evaluate(sources.valid!);
+    assert.equal(evaluation.labels.length, 6, name);
+    assert.deepEqual(evaluation.files, single[0].files, name);
+    const worst = Math.max(...evaluation.probabilities.map((p, i) => Math.abs(p - expected[i])));
+    assert.ok(worst < 1e-5, `${name}: the probabilities differ from the views' mean by ${worst}`);
+    assert.ok(Math.abs(evaluation.loss - expectedLoss(expected, evaluation.labels)) < 1e-4, `${name}: the loss is the cross-entropy of the mean (${evaluation.loss})`);
+    const predicted = evaluation.predictions.map((p, i) => (p === evaluation.labels[i] ? 1 : 0)).reduce((a: number, b) => a + b, 0);
+    assert.equal(evaluation.accuracy, predicted / 6, name);
+  }
+  onFeatures.dispose();
+});
+
+test("a multi-view source refuses views of different lengths, and a learner refuses to train on one", async () => {
+  const sources = await trainingSources({ model, input }, manifest, { batchSize: 4, seed: 5, epochs: 1, windows: [0, 1] });
+  assert.throws(() => multiViewSource([sources.valid!, sources.train]), /the views hold different image counts: 6, 12/);
+  const learner = new Learner({ model, groups: groupsByPath(model, { "features.16:": 1e-3, classifier: 1e-3 }), train: sources.valid! as BatchSource, classes: CLASSES });
+  await assert.rejects(learner.fit(1), /several views of each image: views are for evaluation sources only/);
+  await assert.rejects(trainingSources({ model, input }, manifest, { batchSize: 4, seed: 5, epochs: 1, windows: [] }), /windows must be a non-empty list/);
+});
+
+test("predictFiles averages the classifier's windows, on one thread and on two", async () => {
+  const files = [0, 1, 2, 3, 4].map(file);
+  const one = await Promise.all([0, 0.5, 1].map((window) => predictFiles(model, files, { ...input, windows: [window], shares: 1 })));
+  const expected = new Float32Array(one[0].probabilities.length);
+  for (const p of one) p.probabilities.forEach((v, i) => (expected[i] += v / 3));
+  for (const shares of [1, 2]) {
+    const got = await predictFiles(model, files, { ...input, windows: [0, 0.5, 1], shares, batchSize: 2 });
+    const worst = Math.max(...got.probabilities.map((p, i) => Math.abs(p - expected[i])));
+    assert.ok(worst < 1e-5, `${shares} thread(s): differs from the windows' mean by ${worst}`);
+  }
+});
