@@ -17,6 +17,9 @@ export const MAIN_JOB_PARAMS: Record<string, Params> = {
   // nsfwjs MobileNetV2 @224, top from block.10 on cached features, the notebook's 3 brightness draws
   // (86.7 % against 84.6 % with one, for about 80 s more), 3 + 2 + 1 epochs.
   "05": { phaseEpochs: [3, 2, 1] },
+  // The notebook's windows (start, centre, end of the long side) and, beside them, the centre crop
+  // alone; the brightness TTA (3 more passes per window) with `npm run nb`.
+  "06": { ttaBrightness: [] },
   // Not in the default main job (see SKIPPED_IN_MAIN_JOB); `npm start -- --only 07` after 05: k-fold on
   // notebook 05's cached features (its 3 draws), 2 folds x notebook 05's 3 + 2 + 1 epochs, twice
   // (pseudo-labels); TTA measured on 200 images. With 2 + 1 epochs the folds stopped still rising (56-62 %).

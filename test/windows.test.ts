@@ -9,10 +9,10 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { selectBackend } from "../lib/backend";
-import { decodeResized, decodeResizedImage, ImageBatches, preprocessSpec, roundHalfEven, toNormalizedFloat, UInt8Cache, type ModelInput, type SplitManifest } from "../lib/data";
+import { decodeResized, decodeResizedImage, ImageBatches, preprocessSpec, roundHalfEven, toNormalizedFloat, UInt8Cache, writeManifest, type ModelInput, type SplitManifest } from "../lib/data";
 import { loadBackbone } from "../lib/backbone";
 import { freezeBefore } from "../lib/models";
-import { Learner, groupsByPath, multiViewSource, predictFiles, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
+import { Learner, groupsByPath, multiViewSource, predictFiles, saveClassifier, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-windows-"));
 const CLASSES = ["red", "green", "blue"];
@@ -153,4 +153,26 @@ test("predictFiles averages the classifier's windows, on one thread and on two",
     const worst = Math.max(...got.probabilities.map((p, i) => Math.abs(p - expected[i])));
     assert.ok(worst < 1e-5, `${shares} thread(s): differs from the windows' mean by ${worst}`);
   }
+});
+
+test("npm run score: a saved classifier's validation accuracy per windows setting and aspect group, several averaged", async () => {
+  const { scoreValidation } = await import("../scripts/score");
+  const manifestFile = path.join(work, "split.json");
+  writeManifest(manifestFile, manifest);
+  const dir = path.join(work, "classifier");
+  await saveClassifier(dir, model, { classes: CLASSES, input: { ...input, windows: [0, 0.5, 1] }, backbone: "mobilenet_v2" });
+  const scores = await scoreValidation([dir, dir], manifestFile, [[0.5], [0, 1]]);
+  const files = manifest.valid.map((image) => path.join(work, image.file));
+  for (const [s, windows] of [[0.5], [0, 1]].entries()) {
+    const { probabilities } = await predictFiles(model, files, { ...input, windows });
+    const right = manifest.valid.filter((image, i) => {
+      const row = Array.from(probabilities.subarray(i * 3, i * 3 + 3));
+      return row.indexOf(Math.max(...row)) === CLASSES.indexOf(image.label);
+    }).length;
+    assert.deepEqual(scores[s].windows, windows);
+    assert.equal(scores[s].right, right, `windows ${windows}`);
+    assert.equal(scores[s].total, 6);
+    assert.deepEqual(scores[s].groups.map((g) => g.total), [2, 0, 4], "2 square photos, 4 with sides 2 : 1 or 1.8 : 1");
+  }
+  await assert.rejects(scoreValidation([], manifestFile, [[0.5]]), /name at least one classifier folder/);
 });

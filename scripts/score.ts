@@ -1,0 +1,92 @@
+// Scores saved classifiers on a split's validation images under several windows settings, overall
+// and by the photos' aspect ratio; several model folders are averaged as one ensemble.
+//   npm run score -- data/models/05                          # centre crop vs the start/centre/end windows
+//   npm run score -- A B --windows 0.5 --windows 0,0.5,1     # the ensemble of A and B, the windows given
+//   npm run score -- data/models/05 --manifest data/splits/embedded-expanded.json
+import * as path from "node:path";
+import sharp from "sharp";
+import { selectBackend } from "../lib/backend";
+import { checkWindow, readManifest } from "../lib/data";
+import { loadClassifier, predictFiles } from "../lib/train";
+
+export interface WindowsScore {
+  windows: number[];
+  /** Per aspect-ratio group (long side / short side): right and total. */
+  groups: { name: string; right: number; total: number }[];
+  right: number;
+  total: number;
+}
+
+const ASPECT_GROUPS = [
+  { name: "near-square (< 1.2)", below: 1.2 },
+  { name: "1.2 to 1.55", below: 1.55 },
+  { name: "elongated (>= 1.55)", below: Infinity },
+];
+
+/** The validation accuracy of the averaged classifiers under each windows setting. */
+export async function scoreValidation(modelDirs: readonly string[], manifestPath: string, settings: readonly number[][]): Promise<WindowsScore[]> {
+  if (modelDirs.length === 0) throw new Error("name at least one classifier folder (written by notebook 05), e.g. data/models/05");
+  const manifest = readManifest(manifestPath);
+  const classifiers = [];
+  for (const dir of modelDirs) classifiers.push(await loadClassifier(dir));
+  for (const c of classifiers) {
+    if (c.classes.join() !== manifest.classes.join()) throw new Error(`${c.backbone}: its classes are not ${manifestPath}'s: score it on the split it was trained for`);
+  }
+  const files = manifest.valid.map((image) => path.join(manifest.root, image.file));
+  const labels = manifest.valid.map((image) => manifest.classes.indexOf(image.label));
+  const aspects = await Promise.all(files.map(async (file) => {
+    const meta = await sharp(file).metadata();
+    return Math.max(meta.width ?? 1, meta.height ?? 1) / Math.min(meta.width ?? 1, meta.height ?? 1);
+  }));
+  const k = manifest.classes.length;
+  const scores: WindowsScore[] = [];
+  for (const windows of settings) {
+    windows.forEach(checkWindow);
+    const mean = new Float32Array(files.length * k);
+    for (const c of classifiers) {
+      const { probabilities } = await predictFiles(c.model, files, { ...c.input, windows });
+      probabilities.forEach((p, i) => (mean[i] += p / classifiers.length));
+    }
+    const groups = ASPECT_GROUPS.map((g) => ({ name: g.name, right: 0, total: 0 }));
+    labels.forEach((label, i) => {
+      const row = mean.subarray(i * k, (i + 1) * k);
+      const right = row.indexOf(Math.max(...row)) === label ? 1 : 0;
+      const group = groups[ASPECT_GROUPS.findIndex((g) => aspects[i] < g.below)];
+      group.right += right;
+      group.total += 1;
+    });
+    const right = groups.reduce((sum, g) => sum + g.right, 0);
+    scores.push({ windows: [...windows], groups, right, total: files.length });
+  }
+  return scores;
+}
+
+function parseArgs(argv: string[]): { dirs: string[]; manifest: string; settings: number[][] } {
+  const dirs: string[] = [];
+  const settings: number[][] = [];
+  let manifest = "data/splits/embedded.json";
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--manifest") manifest = argv[++i];
+    else if (argv[i] === "--windows") settings.push((argv[++i] ?? "").split(",").map(Number));
+    else if (argv[i].startsWith("--")) throw new Error(`unknown option ${argv[i]} (--manifest FILE, --windows 0,0.5,1)`);
+    else dirs.push(argv[i]);
+  }
+  return { dirs, manifest, settings: settings.length ? settings : [[0.5], [0, 0.5, 1]] };
+}
+
+async function main(): Promise<void> {
+  const { dirs, manifest, settings } = parseArgs(process.argv.slice(2));
+  await selectBackend();
+  const pct = (right: number, total: number) => `${((100 * right) / Math.max(1, total)).toFixed(1)} % (${right}/${total})`;
+  console.log(`${dirs.join(" + ")} on the validation images of ${manifest}`);
+  for (const score of await scoreValidation(dirs, manifest, settings)) {
+    console.log(`windows ${score.windows.join(", ")}: ${pct(score.right, score.total)} · ${score.groups.map((g) => `${g.name} ${pct(g.right, g.total)}`).join(" · ")}`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(`score: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
