@@ -63,16 +63,16 @@ async function measure(label: string, params: Params, recipe: Params): Promise<R
   return { label, params, recipe, validAccuracy: best.validAccuracy, bestEpoch: best.epoch, testAccuracy: test.accuracy, notebook05Seconds: training.seconds, ...extractionRate(training) };
 }
 
-/** From notebook 05's description of its batches: "train 1867 images x 3 draws, computed in 41.0 s on 2 threads; valid 467 images, ...". */
+/** From notebook 05's description of its batches: "train 1867 images x 3 draws, computed in 41.0 s on 2 threads; valid 467 images x 3 windows, ...". */
 function extractionRate(run: RunResult): { extractionImagesPerSecond?: number; extractionThreads?: number } {
   const text = fs.readFileSync(run.executedNotebook, "utf8");
   let images = 0;
   let seconds = 0;
   let threads = 0;
-  for (const m of text.matchAll(/(?:train|valid) (\d+) images(?: x (\d+) draws)?, computed in ([\d.]+) s on (\d+) thread/g)) {
-    images += Number(m[1]) * Number(m[2] ?? 1);
-    seconds += Number(m[3]);
-    threads = Math.max(threads, Number(m[4]));
+  for (const m of text.matchAll(/(?:train|valid) (\d+) images(?: x (\d+) draws)?(?: x (\d+) windows)?, computed in ([\d.]+) s on (\d+) thread/g)) {
+    images += Number(m[1]) * Number(m[2] ?? 1) * Number(m[3] ?? 1);
+    seconds += Number(m[4]);
+    threads = Math.max(threads, Number(m[5]));
   }
   return seconds > 0 ? { extractionImagesPerSecond: images / seconds, extractionThreads: threads } : {};
 }
