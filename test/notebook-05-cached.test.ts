@@ -49,8 +49,8 @@ test("with a freeze point, notebook 05 trains the top on cached trunk features a
   assert.equal(first.status, "ok");
   const out = stdoutOf(first);
   assert.match(out, /training the top on cached trunk features \(cut at features\.15\.add, 1x1x56 per image/);
-  assert.match(out, /train \d+ images x 2 draws, computed in [\d.]+ s on [12] threads?; valid \d+ images, computed in/, "one draw per epoch (draws = 0), both sets computed");
-  assert.ok(fs.readdirSync(featureCache).filter((name) => name.endsWith(".f32")).length === 3, "2 training draws + validation on disk");
+  assert.match(out, /train \d+ images x 2 draws, computed in [\d.]+ s on [12] threads?; valid \d+ images x 3 windows, computed in/, "one draw per epoch (draws = 0), both sets computed");
+  assert.ok(fs.readdirSync(featureCache).filter((name) => name.endsWith(".f32")).length === 5, "2 training draws + validation through 3 windows on disk");
   assert.match(out, /best epoch \d: validation accuracy \d+\.\d+%/);
   assert.match(out, /\d+ of \d+ validation images misclassified/, "the grid of misclassified images has its files");
   assert.match(fs.readFileSync(first.executedNotebook, "utf8"), /Learning-rate range test[\s\S]*valley \(suggested\)/, "lrFinder: the range test's chart and table on the cached features");
@@ -82,7 +82,7 @@ test("re-running notebook 05 reads the features from the cache, resumes, and ret
   const again = await runNotebook({ notebook: NOTEBOOK, params: { ...tiny, finalEpochs: 1 }, runsRoot, quiet: true });
   assert.equal(again.status, "ok");
   const out = stdoutOf(again);
-  assert.match(out, /train \d+ images x 2 draws, read from the cache; valid \d+ images, read from the cache/);
+  assert.match(out, /train \d+ images x 2 draws, read from the cache; valid \d+ images x 3 windows, read from the cache/);
   assert.match(out, /resumed from .*last\.ckpt: 2 epoch\(s\) done/);
   assert.match(out, /training the top on cached trunk features .*: train \d+ images, computed in/, "the final retrain's merged set is computed once");
   assert.match(out, /classifier saved to/);
