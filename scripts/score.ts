@@ -6,7 +6,7 @@
 import * as path from "node:path";
 import sharp from "sharp";
 import { selectBackend } from "../lib/backend";
-import { checkWindow, readManifest } from "../lib/data";
+import { checkWindows, readManifest } from "../lib/data";
 import { loadClassifier, predictFiles } from "../lib/train";
 
 export interface WindowsScore {
@@ -26,6 +26,7 @@ const ASPECT_GROUPS = [
 /** The validation accuracy of the averaged classifiers under each windows setting. */
 export async function scoreValidation(modelDirs: readonly string[], manifestPath: string, settings: readonly number[][]): Promise<WindowsScore[]> {
   if (modelDirs.length === 0) throw new Error("name at least one classifier folder (written by notebook 05), e.g. data/models/05");
+  settings.forEach(checkWindows);
   const manifest = readManifest(manifestPath);
   const classifiers = [];
   for (const dir of modelDirs) classifiers.push(await loadClassifier(dir));
@@ -39,17 +40,19 @@ export async function scoreValidation(modelDirs: readonly string[], manifestPath
     return Math.max(meta.width ?? 1, meta.height ?? 1) / Math.min(meta.width ?? 1, meta.height ?? 1);
   }));
   const k = manifest.classes.length;
+  // One prediction per classifier through every window any setting names; each setting averages its own.
+  const positions = [...new Set(settings.flat())];
+  const byWindow = new Map<number, Float32Array>(positions.map((w) => [w, new Float32Array(files.length * k)]));
+  for (const c of classifiers) {
+    const predicted = await predictFiles(c.model, files, { ...c.input, windows: positions });
+    positions.forEach((w, i) => predicted.byWindow[i].forEach((p, j) => (byWindow.get(w)![j] += p / classifiers.length)));
+  }
   const scores: WindowsScore[] = [];
   for (const windows of settings) {
-    windows.forEach(checkWindow);
-    const mean = new Float32Array(files.length * k);
-    for (const c of classifiers) {
-      const { probabilities } = await predictFiles(c.model, files, { ...c.input, windows });
-      probabilities.forEach((p, i) => (mean[i] += p / classifiers.length));
-    }
     const groups = ASPECT_GROUPS.map((g) => ({ name: g.name, right: 0, total: 0 }));
     labels.forEach((label, i) => {
-      const row = mean.subarray(i * k, (i + 1) * k);
+      const row = new Float32Array(k);
+      for (const w of windows) byWindow.get(w)!.subarray(i * k, (i + 1) * k).forEach((p, c) => (row[c] += p));
       const right = row.indexOf(Math.max(...row)) === label ? 1 : 0;
       const group = groups[ASPECT_GROUPS.findIndex((g) => aspects[i] < g.below)];
       group.right += right;

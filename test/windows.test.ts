@@ -143,7 +143,7 @@ test("a multi-view source refuses views of different lengths, and a learner refu
   await assert.rejects(trainingSources({ model, input }, manifest, { batchSize: 4, seed: 5, epochs: 1, windows: [] }), /windows must be a non-empty list/);
 });
 
-test("predictFiles averages the classifier's windows, on one thread and on two", async () => {
+test("predictFiles averages the classifier's windows and returns each alone, on one thread and on two", async () => {
   const files = [0, 1, 2, 3, 4].map(file);
   const one = await Promise.all([0, 0.5, 1].map((window) => predictFiles(model, files, { ...input, windows: [window], shares: 1 })));
   const expected = new Float32Array(one[0].probabilities.length);
@@ -152,6 +152,10 @@ test("predictFiles averages the classifier's windows, on one thread and on two",
     const got = await predictFiles(model, files, { ...input, windows: [0, 0.5, 1], shares, batchSize: 2 });
     const worst = Math.max(...got.probabilities.map((p, i) => Math.abs(p - expected[i])));
     assert.ok(worst < 1e-5, `${shares} thread(s): differs from the windows' mean by ${worst}`);
+    got.byWindow.forEach((alone, w) => {
+      const off = Math.max(...alone.map((p, i) => Math.abs(p - one[w].probabilities[i])));
+      assert.ok(off < 1e-5, `${shares} thread(s): window ${w} alone differs from its own prediction by ${off}`);
+    });
   }
 });
 

@@ -60,14 +60,21 @@ export function preprocessSpec(size = 224, convention?: InputConventionName, win
   return spec;
 }
 
-export function checkWindow(window: number | undefined): void {
+function checkWindow(window: number | undefined): void {
   if (window !== undefined && !(typeof window === "number" && window >= 0 && window <= 1)) {
     throw new Error(`a window position must be a number from 0 (start of the long side) to 1 (its end), got ${JSON.stringify(window)}`);
   }
 }
 
+/** A non-empty list of window positions (see PreprocessSpec.window), e.g. [0.5] or [0, 0.5, 1]. */
+export function checkWindows(windows: readonly number[]): readonly number[] {
+  if (!Array.isArray(windows) || windows.length === 0) throw new Error(`windows must be a non-empty list of positions from 0 to 1, e.g. [0.5] or [0, 0.5, 1]; got ${JSON.stringify(windows)}`);
+  windows.forEach(checkWindow);
+  return windows;
+}
+
 /** The crop's top-left corner in the resized image: centred, or at `spec.window` along the long side. */
-export function cropOffsets(width: number, height: number, spec: Pick<PreprocessSpec, "crop" | "window">): { left: number; top: number } {
+function cropOffsets(width: number, height: number, spec: Pick<PreprocessSpec, "crop" | "window">): { left: number; top: number } {
   const along = (length: number, long: boolean) => (long && spec.window !== undefined ? roundHalfEven((length - spec.crop) * spec.window) : centreCropOffset(length, spec.crop));
   return { left: along(width, width > height), top: along(height, height > width) };
 }

@@ -1,13 +1,16 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference } from "../backends/folded-inference";
-import { ImageBatches } from "../data/batches";
+import { ImageBatches, type ImageBatch } from "../data/batches";
+import { checkWindows } from "../data/preprocess";
 import { inputConvention, type InputConventionName, type ModelInput } from "../data/input-convention";
 import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
 
 export interface ImagePredictions {
   files: string[];
-  /** Row-major [files, classes] softmax probabilities (averaged over the TTA passes). */
+  /** Row-major [files, classes] softmax probabilities (averaged over the windows and TTA passes). */
   probabilities: Float32Array;
+  /** The same for each of `options.windows` alone, in their order (averaged over the TTA passes). */
+  byWindow: Float32Array[];
   /** Indices (into `files`) of images that could not be decoded, with the reason. */
   failed: Map<number, string>;
 }
@@ -30,46 +33,50 @@ export interface PredictOptions extends ModelInput {
 /** Predicts every file in the given order; an unreadable image gets a flagged row of zeros. */
 export async function predictFiles(model: tf.LayersModel, files: readonly string[], options: PredictOptions): Promise<ImagePredictions> {
   const factors = options.brightnessTta ?? [1];
+  const windows = checkWindows(options.windows ?? [0.5]);
   const numClasses = (model.outputs[0].shape as number[])[1];
-  const probabilities = new Float32Array(files.length * numClasses);
+  const byWindow = windows.map(() => new Float32Array(files.length * numClasses));
   const failed = new Map<number, string>();
-  const windows = options.windows ?? [0.5];
-  const shares = options.shares ?? defaultShares(Math.ceil(files.length / (options.batchSize ?? 32)) * factors.length * windows.length);
-  for (const window of windows) {
-    const batches = new ImageBatches(files.map((file) => ({ file })), {
-      batchSize: options.batchSize ?? 32,
-      size: options.size,
-      convention: options.convention,
-      window,
-      onError: "flag",
-      warn: () => {},
-    });
-    const passes = shares > 1 ? predictOnThreads(model, batches, factors, shares, options.convention) : predictFolded(model, batches, factors, options.convention);
-    for await (const { indices, rowsFailed, softmax } of passes) {
-      indices.forEach((fileIndex, row) => {
-        for (let c = 0; c < numClasses; c++) probabilities[fileIndex * numClasses + c] += softmax[row * numClasses + c] / (factors.length * windows.length);
-      });
-      for (const row of rowsFailed) failed.set(indices[row], "could not be decoded");
+  const batchSize = options.batchSize ?? 32;
+  // Every window's batches in one stream, so that one folded model (or one set of threads) serves them all.
+  async function* batches(): AsyncGenerator<WindowBatch> {
+    for (const [w, window] of windows.entries()) {
+      const images = new ImageBatches(files.map((file) => ({ file })), { batchSize, size: options.size, convention: options.convention, window, onError: "flag", warn: () => {} });
+      for await (const batch of images) yield { ...batch, window: w };
     }
   }
-  for (const index of failed.keys()) probabilities.fill(0, index * numClasses, (index + 1) * numClasses);
-  return { files: [...files], probabilities, failed };
+  const shares = options.shares ?? defaultShares(Math.ceil(files.length / batchSize) * factors.length * windows.length);
+  const passes = shares > 1 ? predictOnThreads(model, batches(), factors, shares, options.convention) : predictFolded(model, batches(), factors, options.convention);
+  for await (const { window, indices, rowsFailed, softmax } of passes) {
+    const out = byWindow[window];
+    indices.forEach((fileIndex, row) => {
+      for (let c = 0; c < numClasses; c++) out[fileIndex * numClasses + c] += softmax[row * numClasses + c] / factors.length;
+    });
+    for (const row of rowsFailed) failed.set(indices[row], "could not be decoded");
+  }
+  for (const index of failed.keys()) for (const out of byWindow) out.fill(0, index * numClasses, (index + 1) * numClasses);
+  const probabilities = byWindow.length === 1 ? byWindow[0] : new Float32Array(files.length * numClasses);
+  if (byWindow.length > 1) for (const out of byWindow) out.forEach((p, i) => (probabilities[i] += p / byWindow.length));
+  return { files: [...files], probabilities, byWindow, failed };
 }
 
-/** The softmax of one inference pass over a batch (one brightness factor), for the rows `indices`. */
+type WindowBatch = ImageBatch & { window: number };
+
+/** The softmax of one inference pass over a batch (one window, one brightness factor), for the rows `indices`. */
 interface Pass {
+  window: number;
   indices: number[];
   rowsFailed: number[];
   softmax: Float32Array;
 }
 
-async function* predictFolded(model: tf.LayersModel, batches: ImageBatches, factors: number[], convention: InputConventionName): AsyncGenerator<Pass> {
+async function* predictFolded(model: tf.LayersModel, batches: AsyncIterable<WindowBatch>, factors: number[], convention: InputConventionName): AsyncGenerator<Pass> {
   const folded = foldedInference(model); // BatchNorm folded into the convolutions: the same outputs, faster
   try {
     for await (const batch of batches) {
       for (const f of factors) {
         const softmax = tf.tidy(() => tf.softmax(folded.predict(f === 1 ? batch.x : withBrightness(batch.x, f, convention)) as tf.Tensor2D).dataSync() as Float32Array);
-        yield { indices: batch.indices, rowsFailed: batch.failed, softmax };
+        yield { window: batch.window, indices: batch.indices, rowsFailed: batch.failed, softmax };
       }
       tf.dispose([batch.x, batch.y]);
     }
@@ -79,17 +86,17 @@ async function* predictFolded(model: tf.LayersModel, batches: ImageBatches, fact
 }
 
 /** Every pass whole on one of `shares` threads (ParallelTrunk: the unfolded model, bit-identical on each thread). */
-async function* predictOnThreads(model: tf.LayersModel, batches: ImageBatches, factors: number[], shares: number, convention: InputConventionName): AsyncGenerator<Pass> {
-  async function* views(): AsyncGenerator<{ x: tf.Tensor; indices: number[]; rowsFailed: number[] }> {
+async function* predictOnThreads(model: tf.LayersModel, batches: AsyncIterable<WindowBatch>, factors: number[], shares: number, convention: InputConventionName): AsyncGenerator<Pass> {
+  async function* views(): AsyncGenerator<{ x: tf.Tensor; window: number; indices: number[]; rowsFailed: number[] }> {
     for await (const batch of batches) {
-      for (const f of factors) yield { x: f === 1 ? tf.clone(batch.x) : withBrightness(batch.x, f, convention), indices: batch.indices, rowsFailed: batch.failed };
+      for (const f of factors) yield { x: f === 1 ? tf.clone(batch.x) : withBrightness(batch.x, f, convention), window: batch.window, indices: batch.indices, rowsFailed: batch.failed };
       tf.dispose([batch.x, batch.y]);
     }
   }
   const done: Pass[] = [];
   const runner = await ParallelTrunk.start(model, shares);
   try {
-    await runner.run(views(), (view, logits) => done.push({ indices: view.indices, rowsFailed: view.rowsFailed, softmax: softmaxRows(logits, logits.length / view.indices.length) }));
+    await runner.run(views(), (view, logits) => done.push({ window: view.window, indices: view.indices, rowsFailed: view.rowsFailed, softmax: softmaxRows(logits, logits.length / view.indices.length) }));
   } finally {
     await runner.close();
   }

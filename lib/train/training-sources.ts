@@ -6,7 +6,7 @@ import type * as tf from "@tensorflow/tfjs";
 import type { AugmentSpec } from "../data/augment";
 import { UInt8Cache } from "../data/batches";
 import type { ModelInput } from "../data/input-convention";
-import { checkWindow } from "../data/preprocess";
+import { checkWindows } from "../data/preprocess";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
 import { splitAtFreezePoint } from "../models/split";
 import { cachedFeatureSource, trunkDigest, type FeatureSource } from "./feature-cache";
@@ -94,7 +94,7 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
   }
   const valid = validViews.length ? multiViewSource(validViews) : undefined;
   const validSeconds = validViews.reduce((sum, view) => sum + view.extractSeconds, 0);
-  const sets = [describeSet("train", train), ...(validViews.length ? [describeSet("valid", validViews)] : [])];
+  const sets = [describeSet("train", [train]), ...(validViews.length ? [describeSet("valid", validViews)] : [])];
   return {
     train,
     valid,
@@ -109,9 +109,8 @@ function counts(train: number, valid: number, merged: boolean): string {
   return merged ? `${train} training images (validation included)` : `${train} training images, ${valid} validation images`;
 }
 
-/** "train 1000 images x 3 draws, computed in 12.3 s on 2 threads" or "..., read from the cache". */
-function describeSet(name: string, source: FeatureSource | readonly FeatureSource[]): string {
-  const views = Array.isArray(source) ? source : [source as FeatureSource];
+/** "train 1000 images x 3 draws, computed in 12.3 s on 2 threads" or "..., read from the cache"; several views: "x 3 windows". */
+function describeSet(name: string, views: readonly FeatureSource[]): string {
   const allSets = views.flatMap((view) => view.sets);
   const draws = views[0].sets.length > 1 ? ` x ${views[0].sets.length} draws` : "";
   const windows = views.length > 1 ? ` x ${views.length} windows` : "";
@@ -122,10 +121,4 @@ function describeSet(name: string, source: FeatureSource | readonly FeatureSourc
     ? "read from the cache"
     : `${computed.length < allSets.length ? `${allSets.length - computed.length} read from the cache, ${computed.length} ` : ""}computed in ${seconds.toFixed(1)} s on ${threads} thread${threads > 1 ? "s" : ""}`;
   return `${name} ${views[0].size} images${draws}${windows}, ${status}`;
-}
-
-function checkWindows(windows: readonly number[]): readonly number[] {
-  if (!Array.isArray(windows) || windows.length === 0) throw new Error(`windows must be a non-empty list of positions from 0 to 1, e.g. [0.5] or [0, 0.5, 1]; got ${JSON.stringify(windows)}`);
-  windows.forEach(checkWindow);
-  return windows;
 }
