@@ -128,6 +128,7 @@ async function execute(prepared: Notebook, opts: RunOptions, params: Params): Pr
     cells: tracker.cells,
     trusted,
     ...(tracker.error ? { error: tracker.error } : {}),
+    ...(tracker.kernelRetries.length ? { kernelRetries: tracker.kernelRetries } : {}),
   };
   fs.writeFileSync(path.join(runDir, "run.json"), JSON.stringify(result, null, 2) + "\n");
   if (result.status === "ok") {
@@ -140,6 +141,7 @@ async function execute(prepared: Notebook, opts: RunOptions, params: Params): Pr
 class CellTracker {
   readonly cells: CellRecord[] = [];
   error: RunFailure | undefined;
+  readonly kernelRetries: string[] = [];
   private total = 0;
   private position = 0;
   private running: { index: number; since: number } | undefined;
@@ -182,6 +184,10 @@ class CellTracker {
           ...(event.index === null ? {} : { firstLine: this.line(event.index) }),
           message: event.message,
         };
+        break;
+      case "kernel_retry":
+        this.kernelRetries.push(event.message);
+        this.progress.note(`the kernel failed to start (${event.message}); starting a fresh one`);
         break;
       case "saved":
         break;

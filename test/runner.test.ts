@@ -170,7 +170,7 @@ test("runSweep runs each parameter set into its own folder and carries on after 
     ["seed=1", "seed=3"],
   );
   // The override is type-checked against the default's type (let seed = 42).
-  assert.equal(results[1].error?.cellIndex, 3);
+  assert.equal(results[1].error?.cellIndex, 3, results[1].error?.message);
   assert.match(results[1].error?.message ?? "", /Type 'string' is not assignable to type 'number'/);
 });
 

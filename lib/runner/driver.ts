@@ -10,6 +10,7 @@ export type DriverEvent =
   | { event: "cell_done"; index: number; seconds: number }
   | { event: "cell_error"; index: number; seconds: number; text: string }
   | { event: "failed"; index: number | null; message: string }
+  | { event: "kernel_retry"; attempt: number; message: string }
   | { event: "saved"; path: string; trusted?: boolean; trustError?: string };
 
 export interface DriverOptions {

@@ -8,6 +8,7 @@ Events (one JSON object per line):
   {"event": "cell_done", "index": i, "seconds": s}
   {"event": "cell_error", "index": i, "seconds": s, "text": "<the cell's stderr / traceback>"}
   {"event": "failed", "index": i or null, "message": "..."}   # timeouts, dead kernel, startup errors
+  {"event": "kernel_retry", "attempt": n, "message": "..."}   # a kernel that failed to start, replaced
   {"event": "saved", "path": "...", "trusted": true/false, "trustError": "..."}
 The executed notebook is saved to "output" whether or not execution succeeds. With "trust" it is
 also signed for this user (what `jupyter trust` does; nbclient does not sign), so Notebook and
@@ -22,8 +23,12 @@ import time
 
 import nbformat
 from nbclient import NotebookClient
+from jupyter_client.kernelspec import NoSuchKernel
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat.sign import NotebookNotary
+
+
+KERNEL_STARTS = 3
 
 
 def emit(event, **fields):
@@ -66,6 +71,21 @@ def die_with_parent(parent_pid):
         sys.exit(1)  # the runner died before the line above
 
 
+def execute_with_fresh_kernels(new_client, any_cell_started, attempts=KERNEL_STARTS):
+    """A kernel that dies or stays silent before the first cell (a port taken between jupyter_client
+    choosing it and the kernel binding it) is replaced by one on fresh ports; once a cell has run,
+    a failure is the notebook's and is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return new_client().execute()
+        except (CellExecutionError, CellTimeoutError, NoSuchKernel):
+            raise
+        except Exception as e:
+            if any_cell_started() or attempt == attempts:
+                raise
+            emit("kernel_retry", attempt=attempt, message=f"{type(e).__name__}: {e}")
+
+
 def main():
     args = json.loads(sys.argv[1])
     die_with_parent(args.get("parentPid"))
@@ -92,20 +112,22 @@ def main():
         reported_error.append(cell_index)
         emit("cell_error", index=cell_index, seconds=elapsed(cell_index), text=error_text(cell))
 
-    client = NotebookClient(
-        nb,
-        kernel_name=args["kernel"],
-        timeout=args["timeout"],
-        startup_timeout=args["startupTimeout"],
-        record_timing=True,
-        on_cell_start=on_cell_start,
-        on_cell_executed=on_cell_executed,
-        on_cell_error=on_cell_error,
-    )
+    def new_client():
+        return NotebookClient(
+            nb,
+            kernel_name=args["kernel"],
+            timeout=args["timeout"],
+            startup_timeout=args["startupTimeout"],
+            record_timing=True,
+            on_cell_start=on_cell_start,
+            on_cell_executed=on_cell_executed,
+            on_cell_error=on_cell_error,
+        )
+
     emit("start", codeCells=sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip()))
     ok = False
     try:
-        client.execute()
+        execute_with_fresh_kernels(new_client, lambda: bool(started))
         ok = True
     except CellExecutionError:
         if not reported_error:

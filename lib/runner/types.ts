@@ -48,6 +48,8 @@ export interface RunResult {
   cells: CellRecord[];
   trusted: boolean;
   error?: RunFailure;
+  /** Why each kernel that failed to start before the first cell was replaced by a fresh one. */
+  kernelRetries?: string[];
   /** Set when the run was a queued job (`npm run nb -- --queue`) executed by `npm run worker`. */
   queued?: QueuedRunInfo;
 }
