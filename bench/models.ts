@@ -55,7 +55,7 @@ export interface OurTrainingStep {
 /** The training step of the Learner: forward, cross-entropy, gradients of every trainable variable, Adam. */
 export function ourTrainingStep(c: ModelCase): OurTrainingStep {
   const model = buildModel(c.arch, { inputSize: c.size, numClasses: CLASSES, seed: 0 });
-  const x = tf.randomNormal([BATCH, c.size, c.size, 3], 0, 1, "float32", 1);
+  const x = tf.randomNormal([BATCH, c.size, c.size, 3], 0, 1, "float32", 1) as tf.Tensor4D;
   const labels = tf.oneHot(tf.randomUniform([BATCH], 0, CLASSES, "int32", 2), CLASSES);
   const optimizer = tf.train.adam(1e-3);
   const micro = c.micro ?? BATCH;

@@ -42,7 +42,7 @@ export async function benchSteps(rounds: number, log: (line: string) => void): P
   const train = () => {
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar);
     value.dataSync();
-    optimizer.applyGradients(grads);
+    optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
     tf.dispose([value, ...Object.values(grads)]);
   };
   const variants: Variant[] = [
