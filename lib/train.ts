@@ -1,4 +1,6 @@
 export * from "./train/learner";
+export * from "./train/batch-source";
+export * from "./train/callback";
 export * from "./train/weight-health";
 export * from "./train/callbacks";
 export * from "./train/figures";

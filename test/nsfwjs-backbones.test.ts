@@ -24,7 +24,8 @@ import {
   unfreezeTop,
   type NsfwjsBackboneName,
 } from "../lib/models";
-import { Learner, type BatchSource } from "../lib/train/learner";
+import type { BatchSource } from "../lib/train/batch-source";
+import { Learner } from "../lib/train/learner";
 
 test.before(async () => {
   await selectBackend("wasm", () => undefined);

@@ -2,7 +2,7 @@
 // pseudo-labelled test rows): training reshuffles per epoch from (seed, epoch), as the other sources.
 import * as tf from "@tensorflow/tfjs";
 import { epochOrder } from "../data/batches";
-import type { Batch, BatchSource } from "../train/learner";
+import type { Batch, BatchSource } from "../train/batch-source";
 import type { FeatureRow } from "./feature-bank";
 
 export function rowSource(rows: readonly FeatureRow[], options: { batchSize: number; shuffle?: boolean; seed?: number }): BatchSource {

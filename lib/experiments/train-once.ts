@@ -8,7 +8,8 @@ import type { SplitManifest } from "../data/manifest";
 import { parametersOf, unfreezeTop } from "../models";
 import { loadBackbone, type BackboneProvenance } from "../models/backbone";
 import { progress } from "../progress";
-import { defaultTrainingThreads, Learner, type Callback, type EpochRecord, type OptimizerGroup } from "../train/learner";
+import type { Callback, EpochRecord } from "../train/callback";
+import { defaultTrainingThreads, Learner, type OptimizerGroup } from "../train/learner";
 import { trainingSources, type TrainingSources } from "../train/training-sources";
 
 export interface ExperimentSettings {

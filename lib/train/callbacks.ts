@@ -5,7 +5,8 @@ import { plotDisplay, type LivePlot } from "../plot/plotly";
 import { progress, type Progress } from "../progress";
 import { inKernel } from "../tslab";
 import { curvesFigure } from "./figures";
-import type { BatchEnd, Callback, EpochRecord, Learner } from "./learner";
+import type { BatchEnd, Callback, EpochRecord } from "./callback";
+import type { Learner } from "./learner";
 import { formatGiB } from "./weight-health";
 
 /** One progress line per epoch with images/s and ETA, and a summary line when it ends. */

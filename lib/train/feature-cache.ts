@@ -16,7 +16,7 @@ import { kernelVariant } from "../backends/wasm-training/kernel-variant";
 import { writeFileAtomic, writeJsonAtomic } from "../io";
 import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
 import { progress } from "../progress";
-import type { Batch, BatchSource } from "./learner";
+import type { Batch, BatchSource } from "./batch-source";
 
 const FORMAT = 1;
 

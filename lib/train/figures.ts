@@ -1,6 +1,6 @@
 // Plotly figures for training: pure functions of the history, shown by callbacks and notebooks.
 import type { PlotFigure } from "../plot/plotly-html";
-import type { EpochRecord } from "./learner";
+import type { EpochRecord } from "./callback";
 
 /** Loss (left) and accuracy (right) per epoch, train and validation. */
 export function curvesFigure(history: readonly EpochRecord[], title = "Training curves"): PlotFigure {

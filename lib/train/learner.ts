@@ -6,62 +6,14 @@ import { defaultShares } from "../parallel/parallel-trunk";
 import { wasmHeapBytes } from "../backend";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { assertFiniteWeights, explainingHeapExhaustion, TrainingDivergedError } from "./weight-health";
-
-/** One batch: NHWC images (or a trunk's features for them), int32 class indices, and where the images came from. */
-export interface Batch {
-  x: tf.Tensor;
-  y: tf.Tensor1D;
-  files?: string[];
-  /**
-   * Evaluation only: `x` holds each of the y.shape[0] images seen `views` ways (e.g. windows along
-   * the long side), view after view: row v * n + i is image i's view v. Their probabilities are averaged.
-   */
-  views?: number;
-}
-
-/** Where batches come from. The order of an epoch must be a function of `epoch` alone, so that
- * an interrupted epoch can be replayed exactly after a resume. */
-export interface BatchSource {
-  /** Images per epoch, for progress and rates. */
-  readonly size: number;
-  batches(epoch: number): AsyncIterable<Batch>;
-}
+import type { Batch, BatchSource } from "./batch-source";
+import type { Callback, EpochRecord } from "./callback";
 
 /** Trainable variables that share one optimiser and learning rate (the seed: layer3[18:], layer4, fc). */
 export interface OptimizerGroup {
   name: string;
   variables: readonly tf.LayerVariable[];
   lr: number;
-}
-
-export interface EpochRecord {
-  /** 1-based, counted over the learner's whole life. */
-  epoch: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  validLoss?: number;
-  validAccuracy?: number;
-  seconds: number;
-  lrs: Record<string, number>;
-  /** The wasm backend's heap at the end of the epoch (wasm32 allows 4 GiB); absent on other backends. */
-  wasmHeapBytes?: number;
-  /** Threads that computed the training steps (the `parallel` option's shares, else 1). */
-  threads?: number;
-}
-
-export interface BatchEnd {
-  epoch: number;
-  images: number;
-  totalImages: number;
-  loss: number;
-}
-
-/** fastai-style hooks: behaviour (progress, charts, checkpoints, early stop) lives in callbacks. */
-export interface Callback {
-  onFitStart?(learner: Learner, plan: { fromEpoch: number; toEpoch: number }): void | Promise<void>;
-  onBatchEnd?(learner: Learner, batch: BatchEnd): void;
-  onEpochEnd?(learner: Learner, record: EpochRecord): void | Promise<void>;
-  onFitEnd?(learner: Learner): void | Promise<void>;
 }
 
 export interface Evaluation {

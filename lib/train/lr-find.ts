@@ -3,7 +3,8 @@
 // loss, stop when it diverges, then put every weight back. The suggestions follow fastai's
 // (minimum / 10, steepest descent, longest valley) on the smoothed loss.
 import * as tf from "@tensorflow/tfjs";
-import type { Batch, Learner } from "./learner";
+import type { Batch } from "./batch-source";
+import type { Learner } from "./learner";
 import { trainingLoss } from "../parallel/protocol";
 
 export interface LrFindOptions {

@@ -6,7 +6,8 @@ import { imagePath, type SplitManifest } from "../data/manifest";
 import type { LabelledImage } from "../data/scan";
 import * as tf from "@tensorflow/tfjs";
 import { parameterGroups } from "../models/paths";
-import type { Batch, BatchSource, OptimizerGroup } from "./learner";
+import type { Batch, BatchSource } from "./batch-source";
+import type { OptimizerGroup } from "./learner";
 
 export interface SourceOptions {
   batchSize: number;

@@ -10,7 +10,7 @@ import { checkWindows } from "../data/preprocess";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
 import { splitAtFreezePoint } from "../models/split";
 import { cachedFeatureSource, trunkDigest, type FeatureSource } from "./feature-cache";
-import type { BatchSource } from "./learner";
+import type { BatchSource } from "./batch-source";
 import { imageSource, labelledItems, multiViewSource } from "./sources";
 
 export interface TrainingSourceOptions {
