@@ -7,7 +7,7 @@ import * as path from "node:path";
 import sharp from "sharp";
 import { selectBackend } from "../lib/backend";
 import { checkWindows, readManifest } from "../lib/data";
-import { loadClassifier, predictFiles } from "../lib/train";
+import { loadClassifier, predictEnsemble } from "../lib/train";
 
 export interface WindowsScore {
   windows: number[];
@@ -42,11 +42,9 @@ export async function scoreValidation(modelDirs: readonly string[], manifestPath
   const k = manifest.classes.length;
   // One prediction per classifier through every window any setting names; each setting averages its own.
   const positions = [...new Set(settings.flat())];
-  const byWindow = new Map<number, Float32Array>(positions.map((w) => [w, new Float32Array(files.length * k)]));
-  for (const c of classifiers) {
-    const predicted = await predictFiles(c.model, files, { ...c.input, windows: positions });
-    positions.forEach((w, i) => predicted.byWindow[i].forEach((p, j) => (byWindow.get(w)![j] += p / classifiers.length)));
-  }
+  const members = classifiers.map((c, i) => ({ ...c, input: { ...c.input, windows: positions }, name: modelDirs[i] }));
+  const predicted = await predictEnsemble(members, files);
+  const byWindow = new Map<number, Float32Array>(positions.map((w, i) => [w, predicted.byWindow[i]]));
   const scores: WindowsScore[] = [];
   for (const windows of settings) {
     const groups = ASPECT_GROUPS.map((g) => ({ name: g.name, right: 0, total: 0 }));

@@ -77,3 +77,20 @@ test("notebook 06 writes one row per test image, flags the broken one, and score
   assert.match(html, /crops averaged at 0, 0.5, 1 along the long side/, "06 takes the windows from the classifier");
   assert.match(html, /3 windows \(the submission\)[\s\S]*centre crop only/, "and measures them against the centre crop");
 });
+
+test("notebook 06 averages the classifiers named in ensembleWith: the same one twice gives the same submission", async () => {
+  const single = fs.readFileSync(path.join(outDir, "submission.csv"), "utf8");
+  const ensembleDir = path.join(work, "submissions-ensemble");
+  const run = await runNotebook({
+    notebook: "notebooks/06-submission.ipynb",
+    params: { modelDir, ensembleWith: [modelDir], manifestPath, answerKey: path.join(dataDir, "test_answers.csv"), outDir: ensembleDir, ttaBrightness: [] },
+    runsRoot,
+    quiet: true,
+  });
+  assert.match(stdoutOf(run), /an ensemble of 2 classifiers, probabilities averaged/);
+  assert.equal(fs.readFileSync(path.join(ensembleDir, "submission.csv"), "utf8"), single);
+  await assert.rejects(
+    runNotebook({ notebook: "notebooks/06-submission.ipynb", params: { modelDir, ensembleWith: [path.join(work, "nothing-here")], manifestPath, outDir: ensembleDir, ttaBrightness: [] }, runsRoot, quiet: true }),
+    /nothing-here holds no trained classifier/,
+  );
+});

@@ -1,6 +1,7 @@
 // Windows along the long side (PreprocessSpec.window): the crop sits where asked, batches and the decode
 // cache keep windows apart, a multi-view validation source averages its views' probabilities (on
-// images and on cached trunk features alike), and predictFiles averages the classifier's windows.
+// images and on cached trunk features alike), predictFiles averages the classifier's windows, and
+// predictEnsemble averages classifiers.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -12,7 +13,7 @@ import { selectBackend } from "../lib/backend";
 import { decodeResized, decodeResizedImage, ImageBatches, preprocessSpec, roundHalfEven, toNormalizedFloat, UInt8Cache, writeManifest, type ModelInput, type SplitManifest } from "../lib/data";
 import { loadBackbone } from "../lib/backbone";
 import { freezeBefore } from "../lib/models";
-import { Learner, groupsByPath, multiViewSource, predictFiles, saveClassifier, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
+import { Learner, groupsByPath, multiViewSource, predictEnsemble, predictFiles, saveClassifier, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-windows-"));
 const CLASSES = ["red", "green", "blue"];
@@ -157,6 +158,31 @@ test("predictFiles averages the classifier's windows and returns each alone, on 
       assert.ok(off < 1e-5, `${shares} thread(s): window ${w} alone differs from its own prediction by ${off}`);
     });
   }
+});
+
+test("predictEnsemble averages its classifiers, each through its own windows; an image one cannot read fails", async () => {
+  const other = (await loadBackbone("mobilenet_v2", { numClasses: 3, imageSize: SIZE, widthMultiplier: 0.5, weights: "embedded", seed: 5 })).model;
+  const broken = path.join(work, "broken.jpg");
+  fs.writeFileSync(broken, "<html>not an image</html>");
+  const files = [0, 1, broken, 3].map((f) => (typeof f === "number" ? file(f) : f));
+  const a = { model, input: { ...input, windows: [0, 0.5, 1] }, classes: CLASSES, name: "a" };
+  const b = { model: other, input: { ...input, windows: [0, 0.5, 1] }, classes: CLASSES, name: "b" };
+  const [pa, pb] = [await predictFiles(a.model, files, a.input), await predictFiles(b.model, files, b.input)];
+  const both = await predictEnsemble([a, b], files, { batchSize: 2 });
+  const off = (got: Float32Array, x: Float32Array, y: Float32Array) => Math.max(...got.map((v, i) => Math.abs(v - (x[i] + y[i]) / 2)));
+  assert.ok(off(both.probabilities, pa.probabilities, pb.probabilities) < 1e-6);
+  both.byWindow.forEach((w, i) => assert.ok(off(w, pa.byWindow[i], pb.byWindow[i]) < 1e-6, `window ${i}`));
+  assert.ok(Math.abs(both.probabilities[0] + both.probabilities[1] + both.probabilities[2] - 1) < 1e-5);
+  assert.deepEqual([...both.failed.keys()], [2]);
+  assert.deepEqual([...both.probabilities.subarray(6, 9)], [0, 0, 0]);
+  // Other windows: the average still holds, the per-window rows do not exist.
+  const centre = { ...b, input: { ...input, windows: [0.5] } };
+  const mixed = await predictEnsemble([a, centre], files);
+  const pc = await predictFiles(other, files, centre.input);
+  assert.ok(off(mixed.probabilities, pa.probabilities, pc.probabilities) < 1e-6);
+  assert.deepEqual(mixed.byWindow, []);
+  await assert.rejects(predictEnsemble([a, { ...b, classes: ["red", "blue", "green"] }], files), /b has other classes than a/);
+  other.dispose();
 });
 
 test("npm run score: a saved classifier's validation accuracy per windows setting and aspect group, several averaged", async () => {

@@ -60,6 +60,47 @@ export async function predictFiles(model: tf.LayersModel, files: readonly string
   return { files: [...files], probabilities, byWindow, failed };
 }
 
+/** What predictEnsemble needs of a loaded classifier (see loadClassifier). */
+export interface EnsembleMember {
+  model: tf.LayersModel;
+  input: ModelInput;
+  classes: readonly string[];
+  /** Where it came from, for errors: e.g. its folder. */
+  name?: string;
+}
+
+/**
+ * Several classifiers as one (e.g. notebook 05 trained under other seeds): each predicts with its own
+ * input (size, convention, windows) and their probabilities are averaged. `byWindow` is averaged too
+ * when every member has the same windows, else it is empty. An image any member cannot decode is failed.
+ */
+export async function predictEnsemble(members: readonly EnsembleMember[], files: readonly string[], options: Omit<PredictOptions, keyof ModelInput> = {}): Promise<ImagePredictions> {
+  if (members.length === 0) throw new Error("predictEnsemble: no classifiers given");
+  const [first, ...others] = members;
+  const label = (m: EnsembleMember, i: number) => m.name ?? `classifier ${i + 1}`;
+  others.forEach((m, i) => {
+    if (m.classes.join("\n") !== first.classes.join("\n")) {
+      throw new Error(`${label(m, i + 1)} has other classes than ${label(first, 0)} (${m.classes.length} against ${first.classes.length}, or in another order): only classifiers of one split can be averaged`);
+    }
+  });
+  const windowsKey = (m: EnsembleMember) => (m.input.windows ?? [0.5]).join();
+  const sameWindows = members.every((m) => windowsKey(m) === windowsKey(first));
+  const all: ImagePredictions[] = [];
+  for (const m of members) all.push(await predictFiles(m.model, files, { ...options, ...m.input }));
+  if (all.length === 1) return all[0];
+  const mean = (pick: (p: ImagePredictions) => Float32Array) => {
+    const out = new Float32Array(pick(all[0]).length);
+    for (const p of all) pick(p).forEach((v, i) => (out[i] += v / all.length));
+    return out;
+  };
+  const failed = new Map(all.flatMap((p) => [...p.failed]));
+  const numClasses = first.classes.length;
+  const probabilities = mean((p) => p.probabilities);
+  const byWindow = sameWindows ? all[0].byWindow.map((_, w) => mean((p) => p.byWindow[w])) : [];
+  for (const index of failed.keys()) for (const out of [probabilities, ...byWindow]) out.fill(0, index * numClasses, (index + 1) * numClasses);
+  return { files: [...files], probabilities, byWindow, failed };
+}
+
 type WindowBatch = ImageBatch & { window: number };
 
 /** The softmax of one inference pass over a batch (one window, one brightness factor), for the rows `indices`. */
