@@ -100,6 +100,7 @@ async function fineTune(values: Record<string, string | boolean | undefined>, ma
   const trainInInferenceMode = (await learner.evaluate(sources.train)).accuracy;
   console.log(`training images in inference mode: ${pct(trainInInferenceMode)}`);
   await learner.dispose();
+  model.dispose(); // the next unfreeze point loads its own
   return {
     backbone: String(values.backbone), size: input.size, unfreeze, freezePoint, momentum: momentum ?? null,
     frozenBatchNorm: values["frozen-bn"] === true, rates, threads, labelSmoothing: Number(values.smoothing),

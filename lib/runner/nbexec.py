@@ -22,8 +22,8 @@ import sys
 import time
 
 import nbformat
-from nbclient import NotebookClient
 from jupyter_client.kernelspec import NoSuchKernel
+from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat.sign import NotebookNotary
 
