@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { after, test } from "node:test";
 import { jupyterEnv, projectRoot } from "../lib/jupyter/kernelspec";
 import { DriverEvent, executeWithNbclient } from "../lib/runner/driver";
+import { freePort } from "./helpers/ports";
 
 const root = projectRoot();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "charid-kernel-start-"));
@@ -93,12 +94,3 @@ test("a kernel that never starts fails the run after three tries, outside any ce
   assert.match(failed.message, /Kernel died before replying to kernel_info/);
   assert.equal(events.some((e) => e.event === "cell_start"), false);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -2,10 +2,10 @@ import * as cheerio from "cheerio";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { findPython, jupyterEnv } from "../../lib/jupyter/kernelspec";
+import { freePort } from "./ports";
 
 const CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
 
@@ -141,18 +141,6 @@ async function stopProcessGroup(child: ChildProcess, graceMs = 10_000): Promise<
   const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForHttp(url: string, server: ChildProcess, timeoutMs: number): Promise<void> {

@@ -3,25 +3,14 @@
 // password or TLS with a throwaway certificate. Stopped and removed by the test.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { freePort } from "./ports";
 
 export interface RedisServerOptions {
   password?: string;
   /** Serve TLS only (no plain port) with a self-signed certificate for 127.0.0.1 (its file: `certificate`). */
   tls?: boolean;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export class RedisServer {
