@@ -13,3 +13,5 @@ export { foldedInference, type FoldedModel, type FoldOptions } from "./backends/
 export * from "./train/training-sources";
 export * from "./train/lr-find";
 export * from "./train/lr-find-figure";
+export * from "./train/schedules";
+export * from "./train/average-weights";

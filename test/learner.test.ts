@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { classesMissingFromTraining, EarlyStopping, Learner, loadMatchingWeights, nonFiniteWeights, NonFiniteWeightsError, SaveCheckpoints, TrainingDivergedError, type Batch, type BatchSource } from "../lib/train";
-import { TinyImages, tinyModel, weightsOf } from "./helpers/tiny-training";
+import { TinyImages, tinyModel, tinyModelWithBatchNorm, weightsOf } from "./helpers/tiny-training";
 
 const CLASSES = ["a", "b", "c"];
 
@@ -123,17 +123,6 @@ test("NaN loss stops training with a clear error and keeps the last good checkpo
   assert.deepEqual(fs.readFileSync(checkpoints.last), saved, "last good checkpoint untouched");
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** tinyModel with a BatchNormalization after conv1: its moving statistics are weights no gradient touches. */
-function tinyModelWithBatchNorm(): tf.LayersModel {
-  const input = tf.input({ shape: [8, 8, 3] });
-  let x = tf.layers.conv2d({ name: "conv1", filters: 4, kernelSize: 3, padding: "same", kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(input) as tf.SymbolicTensor;
-  x = tf.layers.batchNormalization({ name: "bn1" }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.reLU({ name: "relu", maxValue: 6 }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.globalAveragePooling2d({ name: "pool" }).apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ name: "fc", units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: out });
-}
 
 test("a moving variance gone infinite stops training by name, though the loss stays finite; the last good checkpoint is kept", async () => {
   const dir = tempDir();

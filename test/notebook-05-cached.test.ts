@@ -29,7 +29,7 @@ const tiny = {
   backbone: "mobilenet_v2", imageSize: 32, widthMultiplier: 0.35, weightsFile: "", seed: 42,
   freezePoint: "features.16",
   groupRates: { "features.16:18": 1e-3, "features.18": 1e-3, classifier: 3e-3 },
-  phaseEpochs: [1, 1, 0], finalEpochs: 0, batchSize: 32, draws: 0,
+  phaseEpochs: [1, 1, 0], finalEpochs: 0, batchSize: 32, draws: 0, averageLast: 2, // the default schedule, one-cycle
 };
 let first: RunResult;
 
@@ -56,15 +56,20 @@ test("with a freeze point, notebook 05 trains the top on cached trunk features a
   assert.match(fs.readFileSync(first.executedNotebook, "utf8"), /Learning-rate range test[\s\S]*valley \(suggested\)/, "lrFinder: the range test's chart and table on the cached features");
 });
 
-test("the saved classifier is the whole model: the frozen trunk as built, the top as trained (the best checkpoint)", async () => {
+test("the saved classifier is the whole model: the frozen trunk as built, the top as trained (the averaged weights or the best checkpoint, whichever validation preferred)", async () => {
+  const out = stdoutOf(first);
+  assert.match(out, /weights averaged over epochs 1, 2: validation accuracy \d+\.\d+%, loss \d+\.\d+/);
+  const kept = /kept: (the averaged weights|the best checkpoint \(epoch \d\)), the lower validation loss/.exec(out);
+  assert.ok(kept, out);
+  const keptAverage = kept[1] === "the averaged weights";
   const saved = weightsByName((await loadClassifier(modelDir)).model);
-  const best = readCheckpoint(path.join(checkpointDir, "best.ckpt"));
+  const best = readCheckpoint(path.join(checkpointDir, keptAverage ? "average.ckpt" : "best.ckpt"));
   const fresh = await loadBackbone("mobilenet_v2", { numClasses: JSON.parse(fs.readFileSync(manifestPath, "utf8")).classes.length, imageSize: 32, widthMultiplier: 0.35, weights: "", seed: 42 });
   const initial = weightsByName(fresh.model);
   let [trained, frozenCount] = [0, 0];
   for (const [name, values] of saved) {
-    const checkpointed = best.tensors.get(`model/${name}`)!.dataSync();
-    assert.deepEqual(values, checkpointed, `${name} is the best checkpoint's`);
+    const checkpointed = best.tensors.get(keptAverage ? name : `model/${name}`)!.dataSync();
+    assert.deepEqual(values, checkpointed, `${name} is the kept weights'`);
     const frozen = !/^(features\.1[6-8]|classifier)/.test(name);
     const moved = values.some((v, i) => v !== initial.get(name)![i]);
     if (frozen) {

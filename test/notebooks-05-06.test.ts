@@ -25,6 +25,7 @@ const tiny = {
   widthMultiplier: 0.35,
   freezePoint: "",
   groupRates: { "features.0:18": 1e-3, "features.18": 1e-3, classifier: 3e-3 },
+  schedule: "steps", // the seed's phases (notebook-05-cached runs the default, one-cycle)
   phaseEpochs: [1, 1, 0],
   finalEpochs: 1,
   batchSize: 32,

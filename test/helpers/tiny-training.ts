@@ -14,6 +14,17 @@ export function tinyModel(seed = 1, numClasses = 3): tf.LayersModel {
   return tf.model({ inputs: input, outputs: out, name: "tiny" });
 }
 
+/** tinyModel with a BatchNormalization after conv1: its moving statistics are weights no gradient touches. */
+export function tinyModelWithBatchNorm(): tf.LayersModel {
+  const input = tf.input({ shape: [8, 8, 3] });
+  let x = tf.layers.conv2d({ name: "conv1", filters: 4, kernelSize: 3, padding: "same", kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ name: "bn1" }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU({ name: "relu", maxValue: 6 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.globalAveragePooling2d({ name: "pool" }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ name: "fc", units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
 /** Images whose mean colour channel is the label, plus noise; reshuffled every epoch from the seed. */
 export class TinyImages implements BatchSource {
   readonly size: number;
