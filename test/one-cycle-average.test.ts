@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { AverageWeights, fitOneCycle, Learner, OneCycle, SaveCheckpoints, type Callback } from "../lib/train";
+import { AverageWeights, fitOneCycle, fitSchedule, Learner, OneCycle, SaveCheckpoints, type Callback } from "../lib/train";
 import { TinyImages, tinyModel, tinyModelWithBatchNorm, weightsOf } from "./helpers/tiny-training";
 
 const MAX = { body: 0.02, fc: 0.1 };
@@ -109,6 +109,21 @@ test("one-cycle resumed from a checkpoint continues the same curve: same rates, 
   assert.deepEqual(resumedRates.rates, straightRates.rates.slice(10), "the rates of epochs 3 and 4");
   assert.deepEqual(weightsOf(resumed.model), weightsOf(straight.model));
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("fitSchedule by name: one cycle peaking at oneCyclePeak x the rates, or the steps' phases cut to the epochs asked", async () => {
+  const spec = { rates: { body: 0.01, fc: 0.05 }, oneCyclePeak: 2, phaseEpochs: [2, 2, 2], lowerRates: [1e-3, 1e-4] };
+  const cycleRates = new RecordRates();
+  await fitSchedule(learnerFor([cycleRates]), 2, { ...spec, schedule: "one-cycle" });
+  const direct = new RecordRates();
+  await fitOneCycle(learnerFor([direct]), 2, { body: 0.02, fc: 0.1 });
+  assert.deepEqual(cycleRates.rates, direct.rates);
+
+  const steps = learnerFor();
+  steps.setLearningRates(spec.rates);
+  await fitSchedule(steps, 3, { ...spec, schedule: "steps" });
+  assert.deepEqual(steps.history.map((r) => r.lrs), [spec.rates, spec.rates, { body: 1e-3, fc: 1e-3 }], "2 epochs at the rates, then 1 of the second phase");
+  await assert.rejects(fitSchedule(learnerFor(), 1, { ...spec, schedule: "cosine" }), /schedule must be "one-cycle" or "steps", got "cosine"/);
 });
 
 test("AverageWeights keeps the mean of every weight from its epoch on, BatchNorm statistics included, and writes it into a model", async () => {

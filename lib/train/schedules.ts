@@ -79,3 +79,29 @@ export async function fitPhases(learner: Learner, epochs: readonly number[], low
   }
   return records;
 }
+
+/** A training schedule by name, as notebook 05's parameters give it. */
+export interface ScheduleSpec {
+  /** "one-cycle" (fitOneCycle) or "steps" (fitPhases). */
+  schedule: string;
+  /** The base rate per group: one-cycle peaks at `oneCyclePeak` times these; steps start at them. */
+  rates: Record<string, number>;
+  oneCyclePeak: number;
+  phaseEpochs: readonly number[];
+  lowerRates: readonly (number | Record<string, number>)[];
+}
+
+/** `epochs` more epochs under `spec`: one cycle over all of them, or the steps' phases cut to `epochs` in all. */
+export async function fitSchedule(learner: Learner, epochs: number, spec: ScheduleSpec): Promise<EpochRecord[]> {
+  if (spec.schedule === "one-cycle") {
+    return fitOneCycle(learner, epochs, Object.fromEntries(Object.entries(spec.rates).map(([group, lr]) => [group, lr * spec.oneCyclePeak])));
+  }
+  if (spec.schedule !== "steps") throw new Error(`schedule must be "one-cycle" or "steps", got "${spec.schedule}"`);
+  let left = epochs;
+  const phases = spec.phaseEpochs.map((n) => {
+    const taken = Math.min(n, left);
+    left -= taken;
+    return taken;
+  });
+  return fitPhases(learner, phases, spec.lowerRates);
+}
