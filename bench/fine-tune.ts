@@ -7,7 +7,7 @@
 //   npm run bench:fine-tune -- --size 224 --unfreeze 0,2,4,8,12   (notebook 04's unfreeze points)
 // Options: --backbone (nsfwjs:mobilenet_v2), --size (224), --unfreeze (8; a comma list runs each), --epochs (4),
 // --momentum (loadBackbone's default), --frozen-bn (BatchNorm layers in inference mode throughout),
-// --body / --head (Adam rates, 1e-3 / 3e-3), --threads (defaultTrainingThreads()), --smoothing (label smoothing, 0),
+// --body / --head (Adam rates, 1e-3 / 3e-3), --batch (50, the notebooks'), --threads (defaultTrainingThreads()), --smoothing (label smoothing, 0),
 // --manifest (data/splits/embedded.json: run npm start or notebook 01 first).
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       "frozen-bn": { type: "boolean", default: false },
       body: { type: "string", default: "1e-3" },
       head: { type: "string", default: "3e-3" },
+      batch: { type: "string", default: "50" },
       threads: { type: "string" },
       smoothing: { type: "string", default: "0" },
       manifest: { type: "string", default: "data/splits/embedded.json" },
@@ -60,6 +61,7 @@ interface FineTuneRow {
   momentum: number | null;
   frozenBatchNorm: boolean;
   rates: { head: number; body: number };
+  batchSize: number;
   threads: number;
   labelSmoothing: number;
   data: string;
@@ -84,7 +86,7 @@ async function fineTune(values: Record<string, string | boolean | undefined>, ma
   });
   const freezePoint = unfreezeTop(model, unfreeze);
   if (values["frozen-bn"]) for (const layer of model.layers) if (layer instanceof BatchNorm) layer.trainable = false;
-  const sources = await trainingSources({ model, input }, manifest, { batchSize: 50, seed: 1, epochs, featureCache: "data/cache/features", label: "fine-tune" });
+  const sources = await trainingSources({ model, input }, manifest, { batchSize: Number(values.batch), seed: 1, epochs, featureCache: "data/cache/features", label: "fine-tune" });
   const threads = values.threads ? Number(values.threads) : defaultTrainingThreads();
   const rates = { head: Number(values.head), body: Number(values.body) };
   const learner = new Learner({
@@ -103,7 +105,7 @@ async function fineTune(values: Record<string, string | boolean | undefined>, ma
   model.dispose(); // the next unfreeze point loads its own
   return {
     backbone: String(values.backbone), size: input.size, unfreeze, freezePoint, momentum: momentum ?? null,
-    frozenBatchNorm: values["frozen-bn"] === true, rates, threads, labelSmoothing: Number(values.smoothing),
+    frozenBatchNorm: values["frozen-bn"] === true, rates, batchSize: Number(values.batch), threads, labelSmoothing: Number(values.smoothing),
     data: sources.description, epochs: history, trainInInferenceMode, seconds: (Date.now() - started) / 1000,
   };
 }

@@ -8,7 +8,7 @@ import sharp from "sharp";
 import { selectBackend } from "../lib/backend";
 import { ImageBatches, type BatchImage, type ImageBatchOptions } from "../lib/data";
 import { buildBackbone, buildModel, freezeBefore, replaceHead, splitAtFreezePoint } from "../lib/models";
-import { cachedFeatureSource, groupsByPath, Learner, type BatchSource, type FeatureSourceOptions } from "../lib/train";
+import { cachedFeatureSource, extractFeatures, groupsByPath, Learner, type BatchSource, type FeatureSourceOptions } from "../lib/train";
 import { weightsOf } from "./helpers/tiny-training";
 
 const SIZE = 32;
@@ -165,4 +165,32 @@ test("the cache key names the kernel build: features from the plain build are no
   const here = featureKey("trunk", [], { dir: "", size: SIZE }, 0);
   assert.equal(keyWith(kernelVariant()), here, "the same build gives the same key in another process");
   if (kernelVariant() === "relaxed") assert.notEqual(keyWith("baseline"), here, "the plain build gets a key of its own");
+});
+
+test("a list that extends a cached one (the final retrain's) reuses its rows and draws the rest as the whole list would", async () => {
+  const dir = tempDir();
+  const items = await writeImages(dir, 14);
+  const prefix = items.slice(0, 9); // not a whole number of batches: the tail's batches are cut differently
+  const model = await buildBackbone("mobilenet_v2", 3, { ...MOBILE, seed: 5 });
+  freezeBefore(model, "features.3");
+  const trunk = splitAtFreezePoint(model)!.trunk;
+  const options: FeatureSourceOptions = { dir: path.join(dir, "cache"), size: SIZE, batchSize: 4, seed: 3, augment: { brightness: 0.3 }, draws: 2 };
+  await cachedFeatureSource(trunk, prefix, options);
+  const extended = await cachedFeatureSource(trunk, items, { ...options, cachedPrefix: prefix });
+  const whole = await cachedFeatureSource(trunk, items, { ...options, dir: path.join(dir, "other-cache") });
+  const rowSize = whole.sets[0].data.length / items.length;
+  for (let draw = 0; draw < 2; draw++) {
+    assert.equal(extended.sets[draw].reusedRows, prefix.length, `draw ${draw}: the prefix's rows are reused`);
+    assert.equal(extended.sets[draw].key, whole.sets[draw].key, "stored under the whole list's key");
+    assert.deepEqual(extended.sets[draw].data, whole.sets[draw].data, `draw ${draw}: byte for byte the features of a whole extraction`);
+    // The same tail drawn as a list of its own differs: the draws follow the position in the whole list.
+    const alone = await extractFeatures(trunk, items.slice(prefix.length), options, draw);
+    let moved = 0;
+    alone.data.forEach((v, i) => (moved = Math.max(moved, Math.abs(v - whole.sets[draw].data[prefix.length * rowSize + i]))));
+    assert.ok(moved > 1e-3, `draw ${draw}: the tail alone draws other brightness factors (${moved})`);
+  }
+  const again = await cachedFeatureSource(trunk, items, { ...options, cachedPrefix: prefix });
+  assert.ok(again.sets.every((set) => set.fromDisk), "the extended list is then read from disk whole");
+  const other = await cachedFeatureSource(trunk, [items[1], ...items.slice(1)], { ...options, cachedPrefix: prefix });
+  assert.ok(other.sets.every((set) => !set.reusedRows), "a list that does not start with the prefix extracts everything");
 });

@@ -89,7 +89,7 @@ test("re-running notebook 05 reads the features from the cache, resumes, and ret
   const out = stdoutOf(again);
   assert.match(out, /train \d+ images x 2 draws, read from the cache; valid \d+ images x 3 windows, read from the cache/);
   assert.match(out, /resumed from .*last\.ckpt: 2 epoch\(s\) done/);
-  assert.match(out, /training the top on cached trunk features .*: train \d+ images, computed in/, "the final retrain's merged set is computed once");
+  assert.match(out, /training the top on cached trunk features .*: train \d+ images, computed in .* \(the first \d+ images' rows from the cache\)/, "the final retrain extracts only the validation images it appends");
   assert.match(out, /classifier saved to/);
   assert.equal(JSON.parse(fs.readFileSync(path.join(checkpointDir, "history.json"), "utf8")).length, 2);
 });

@@ -48,6 +48,11 @@ export interface ImageBatchOptions {
   startBatch?: number;
   /** Training augmentation, drawn per (seed, epoch, image). Never pass it for validation or test batches. */
   augment?: AugmentSpec;
+  /**
+   * Added to each image's position when its augmentation is drawn (default 0): images that are the
+   * tail of a longer list draw what they would draw in that list.
+   */
+  drawOffset?: number;
   /** Batches decoded ahead of the one the consumer holds. Default 2. */
   prefetch?: number;
   /** Images decoded at once, over all prefetched batches. Default 4. */
@@ -146,8 +151,9 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     private readonly images: readonly BatchImage[],
     private readonly options: ImageBatchOptions,
   ) {
-    const { batchSize, prefetch = 2, concurrency = 4, startBatch = 0, augment } = options;
+    const { batchSize, prefetch = 2, concurrency = 4, startBatch = 0, augment, drawOffset = 0 } = options;
     requireInteger("batchSize", batchSize, 1);
+    requireInteger("drawOffset", drawOffset, 0);
     requireInteger("prefetch", prefetch, 0);
     requireInteger("concurrency", concurrency, 1);
     requireInteger("startBatch", startBatch, 0);
@@ -222,7 +228,7 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
   /** Writes image `index` into `out` at `offset`; false (with a warning) when it cannot be decoded. */
   private async decodeInto(index: number, out: Float32Array, offset: number): Promise<boolean> {
     const { file } = this.images[index];
-    const { cache, augment, seed = 0, epoch = 0 } = this.options;
+    const { cache, augment, seed = 0, epoch = 0, drawOffset = 0 } = this.options;
     const whole = augment !== undefined && needsWholeImage(augment);
     let image = cache?.getImage(file, this.spec, whole);
     if (!image) {
@@ -241,7 +247,7 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     if (!augment) {
       toNormalizedFloat(image.data, this.spec, { out, offset });
     } else {
-      const draw = drawAugmentation(augment, seed, epoch, index, cropFrame(image, this.spec.crop));
+      const draw = drawAugmentation(augment, seed, epoch, drawOffset + index, cropFrame(image, this.spec.crop));
       augmentToNormalizedFloat(image, this.spec, draw, { out, offset });
     }
     return true;

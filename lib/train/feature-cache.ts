@@ -46,6 +46,13 @@ export interface FeatureCacheOptions {
   label?: string;
   /** Decoded images kept between extractions (e.g. shared by the runs of a sweep). */
   decodeCache?: UInt8Cache;
+  /**
+   * A list the images start with, whose features may already be cached (the training set, when the
+   * final retrain appends the validation images to it): on a miss, its cached rows are reused and
+   * only the images after it go through the trunk, drawing the augmentation they would draw in the
+   * whole list.
+   */
+  cachedPrefix?: readonly BatchImage[];
 }
 
 /** The trunk's outputs for a list of images, in list order, for one augmentation draw. */
@@ -61,6 +68,8 @@ export interface FeatureSet {
   fromDisk: boolean;
   /** Seconds spent computing it (0 when read from disk). */
   seconds: number;
+  /** Leading rows taken from the cached features of `cachedPrefix` (absent when none were). */
+  reusedRows?: number;
   /** Threads that computed it (0 when read from disk). */
   threads: number;
 }
@@ -111,7 +120,7 @@ export async function cachedFeatures(trunk: tf.LayersModel, items: readonly Batc
   const key = featureKey(digest, items, options, draw);
   const fromDisk = readFeatureSet(options.dir, key, items.length);
   if (fromDisk) return fromDisk;
-  const set = await extractFeatures(trunk, items, options, draw, key);
+  const set = (await extendCachedPrefix(trunk, items, options, draw, digest, key)) ?? (await extractFeatures(trunk, items, options, draw, key));
   const base = path.join(options.dir, key);
   writeFileAtomic(`${base}.f32`, new Uint8Array(set.data.buffer, set.data.byteOffset, set.data.byteLength));
   const meta: FeatureSetMeta = {
@@ -132,8 +141,26 @@ export async function cachedFeatures(trunk: tf.LayersModel, items: readonly Batc
   return set;
 }
 
-/** Runs the trunk (inference mode) over the images, in order, for one augmentation draw. */
-export async function extractFeatures(trunk: tf.LayersModel, items: readonly BatchImage[], options: FeatureCacheOptions, draw = 0, key = ""): Promise<FeatureSet> {
+/** The prefix's cached rows followed by the rest's, extracted; undefined when the prefix is not cached. */
+async function extendCachedPrefix(trunk: tf.LayersModel, items: readonly BatchImage[], options: FeatureCacheOptions, draw: number, digest: string, key: string): Promise<FeatureSet | undefined> {
+  const prefix = options.cachedPrefix;
+  if (!prefix || prefix.length === 0 || prefix.length >= items.length || prefix.some((image, i) => image.file !== items[i].file)) return undefined;
+  const head = readFeatureSet(options.dir, featureKey(digest, prefix, options, draw), prefix.length);
+  if (!head) return undefined;
+  const label = `${options.label ?? "images"} after ${prefix.length} cached`;
+  const tail = await extractFeatures(trunk, items.slice(prefix.length), { ...options, label }, draw, key, prefix.length);
+  const data = new Float32Array(head.data.length + tail.data.length);
+  data.set(head.data);
+  data.set(tail.data, head.data.length);
+  const failed = [...head.failed, ...tail.failed.map((i) => prefix.length + i)];
+  return { ...tail, count: items.length, data, failed, reusedRows: prefix.length };
+}
+
+/**
+ * Runs the trunk (inference mode) over the images, in order, for one augmentation draw; `drawOffset`
+ * as in ImageBatchOptions.
+ */
+export async function extractFeatures(trunk: tf.LayersModel, items: readonly BatchImage[], options: FeatureCacheOptions, draw = 0, key = "", drawOffset = 0): Promise<FeatureSet> {
   const started = Date.now();
   const shape = trunk.outputs[0].shape.slice(1) as number[];
   const rowSize = shape.reduce((a, b) => a * b, 1);
@@ -151,6 +178,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     seed: options.seed ?? 0,
     epoch: draw,
     augment: options.augment,
+    drawOffset,
     cache: options.decodeCache,
     onError: "flag",
     warn: () => undefined, // listed in `failed`; training skips them with its own warning

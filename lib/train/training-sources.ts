@@ -86,7 +86,9 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
   const draws = Math.min(options.draws || epochs, epochs);
   const prefix = options.label ? `${options.label} ` : "";
   const base = { dir: options.featureCache!, ...net.input, batchSize, seed, decodeCache, digest: trunkDigest(split.trunk), shares: options.shares };
-  const train = await cachedFeatureSource(split.trunk, labelledItems(manifest, trainImages), { ...base, shuffle: true, augment, draws, label: `${prefix}train` });
+  // The final retrain's list is the training set, then the validation images: the training set's cached rows serve.
+  const cachedPrefix = mergeValidation ? labelledItems(manifest, manifest.train) : undefined;
+  const train = await cachedFeatureSource(split.trunk, labelledItems(manifest, trainImages), { ...base, shuffle: true, augment, draws, label: `${prefix}train`, cachedPrefix });
   const validViews: FeatureSource[] = [];
   for (const window of mergeValidation ? [] : windows) {
     const label = `${prefix}valid${windows.length > 1 ? ` window ${window}` : ""}`;
@@ -117,8 +119,9 @@ function describeSet(name: string, views: readonly FeatureSource[]): string {
   const computed = allSets.filter((set) => !set.fromDisk);
   const seconds = computed.reduce((sum, set) => sum + set.seconds, 0);
   const threads = Math.max(...computed.map((set) => set.threads), 0);
+  const reused = Math.max(...computed.map((set) => set.reusedRows ?? 0), 0);
   const status = computed.length === 0
     ? "read from the cache"
-    : `${computed.length < allSets.length ? `${allSets.length - computed.length} read from the cache, ${computed.length} ` : ""}computed in ${seconds.toFixed(1)} s on ${threads} thread${threads > 1 ? "s" : ""}`;
+    : `${computed.length < allSets.length ? `${allSets.length - computed.length} read from the cache, ${computed.length} ` : ""}computed in ${seconds.toFixed(1)} s on ${threads} thread${threads > 1 ? "s" : ""}${reused ? ` (the first ${reused} images' rows from the cache)` : ""}`;
   return `${name} ${views[0].size} images${draws}${windows}, ${status}`;
 }
