@@ -44,13 +44,15 @@ async function main(): Promise<void> {
   const points = values.unfreeze!.split(",").map(Number);
   if (points.some((n) => !Number.isInteger(n))) throw new Error(`--unfreeze takes whole numbers separated by commas, got "${values.unfreeze}"`);
   const rows: FineTuneRow[] = [];
-  for (const unfreeze of points) rows.push(await fineTune(values, manifest, unfreeze));
+  for (const unfreeze of points) {
+    rows.push(await fineTune(values, manifest, unfreeze));
+    saveRows(rows, `${cpuModel()} · tfjs ${backend.device}`); // after each point: a later one that fails keeps the earlier rows
+  }
   console.table(rows.map((r) => ({
     unfreeze: r.unfreeze, from: r.freezePoint, "train (training mode)": pct(r.epochs.at(-1)!.train),
     "valid (inference)": pct(r.epochs.at(-1)!.valid), "best valid": pct(Math.max(...r.epochs.map((e) => e.valid))),
     "train (inference)": pct(r.trainInInferenceMode), seconds: Math.round(r.seconds), "wasm heap GiB": heapGiB(r),
   })));
-  saveRows(rows, `${cpuModel()} · tfjs ${backend.device}`);
 }
 
 interface FineTuneRow {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { ImageBatches, type BatchImage } from "../data/batches";
-import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { readBytesInto, writeFileAtomic, writeJsonAtomic } from "../io";
 import { defaultShares } from "../parallel/parallel-trunk";
 import { progress } from "../progress";
 import { featureKey, trunkRowsInto, type FeatureCacheOptions, type FeatureSet } from "../train/feature-cache";
@@ -60,10 +60,8 @@ export async function viewFeatures(trunk: tf.LayersModel, items: readonly BatchI
   const rowSize = shape.reduce((a, b) => a * b, 1);
   try {
     const meta = JSON.parse(fs.readFileSync(`${base}.json`, "utf8")) as { count: number; failed: number[] };
-    const bytes = fs.readFileSync(`${base}.f32`);
-    if (meta.count === items.length && bytes.byteLength === items.length * rowSize * 4) {
-      const data = new Float32Array(items.length * rowSize);
-      new Uint8Array(data.buffer).set(bytes);
+    const data = new Float32Array(items.length * rowSize);
+    if (meta.count === items.length && readBytesInto(`${base}.f32`, new Uint8Array(data.buffer))) {
       return { key, shape, count: items.length, data, failed: meta.failed, fromDisk: true, seconds: 0, threads: 0 };
     }
   } catch {

@@ -13,7 +13,7 @@ import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions, type
 import type { InputConventionName } from "../data/input-convention";
 import { preprocessSpec } from "../data/preprocess";
 import { kernelVariant } from "../backends/wasm-training/kernel-variant";
-import { writeFileAtomic, writeJsonAtomic } from "../io";
+import { readBytesInto, writeFileAtomic, writeJsonAtomic } from "../io";
 import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
 import { progress } from "../progress";
 import type { Batch, BatchSource } from "./batch-source";
@@ -224,11 +224,10 @@ function readFeatureSet(dir: string, key: string, count: number): FeatureSet | u
   } catch {
     return undefined;
   }
-  const bytes = fs.readFileSync(`${base}.f32`, { flag: "r" });
   const rowSize = meta.shape.reduce((a, b) => a * b, 1);
-  if (meta.format !== FORMAT || meta.count !== count || bytes.byteLength !== count * rowSize * 4) return undefined;
+  if (meta.format !== FORMAT || meta.count !== count) return undefined;
   const data = new Float32Array(count * rowSize);
-  new Uint8Array(data.buffer).set(bytes);
+  if (!readBytesInto(`${base}.f32`, new Uint8Array(data.buffer))) return undefined;
   return { key, shape: meta.shape, count, data, failed: meta.failed, fromDisk: true, seconds: 0, threads: 0 };
 }
 
