@@ -1,11 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference, type FoldedModel } from "../backends/folded-inference";
-import { DataParallel } from "../parallel/data-parallel";
+import { DataParallel, type ParallelStep } from "../parallel/data-parallel";
 import { trainingLoss } from "../parallel/protocol";
 import { defaultShares } from "../parallel/parallel-trunk";
 import { wasmHeapBytes } from "../backend";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
-import { assertFiniteWeights, explainingHeapExhaustion, TrainingDivergedError } from "./weight-health";
+import { asHeapExhaustion, assertFiniteWeights, explainingHeapExhaustion, TrainingDivergedError } from "./weight-health";
 import type { Batch, BatchSource } from "./batch-source";
 import type { Callback, EpochRecord } from "./callback";
 
@@ -218,7 +218,12 @@ export class Learner {
 
   /** One training step on all shares (opt-in `parallel`): gradients summed over the shares, then each group's Adam. */
   private async parallelStep(batch: Batch, variables: tf.Variable[][]): Promise<{ batchLoss: number; batchHits: number }> {
-    const step = await (await this.dataParallel(this.networkFor(batch.x))).step(batch.x, batch.y);
+    let step: ParallelStep;
+    try {
+      step = await (await this.dataParallel(this.networkFor(batch.x))).step(batch.x, batch.y);
+    } catch (error) {
+      throw asHeapExhaustion(error, `a training step on a batch of ${batch.x.shape.join("x")} over ${this.shares} threads`);
+    }
     tf.tidy(() => variables.forEach((vars, i) => this.optimizers[i].applyGradients(vars.map((v) => ({ name: v.name, tensor: step.grads[v.name] })))));
     tf.dispose(Object.values(step.grads));
     return { batchLoss: step.loss, batchHits: step.hits };

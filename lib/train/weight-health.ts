@@ -47,16 +47,21 @@ export function explainingHeapExhaustion<T>(step: () => T, what: string): T {
   try {
     return step();
   } catch (error) {
-    const heap = wasmHeapBytes();
-    const trapped = (error as Error)?.name === "RuntimeError"; // WebAssembly.RuntimeError: an abort or a trap
-    if (heap === undefined || !trapped || heap < LIKELY_FULL_BYTES) throw error;
-    throw new WasmHeapFullError(
-      `${what} ran out of wasm memory at ${formatGiB(heap)} of heap (wasm32 allows ${formatGiB(WASM_HEAP_LIMIT_BYTES)}; ` +
-        `the backend said "${(error as Error).message}"). Lower the batch size or the image size, or freeze more of the ` +
-        `backbone (a freeze point trains the top on cached trunk features), then restart the kernel: the wasm backend ` +
-        `cannot continue after this. README "Memory" lists what fits.`,
-    );
+    throw asHeapExhaustion(error, what);
   }
+}
+
+/** `error` as a WasmHeapFullError saying what to lower when the wasm heap was full; otherwise `error` itself. */
+export function asHeapExhaustion(error: unknown, what: string): unknown {
+  const heap = wasmHeapBytes();
+  const trapped = (error as Error)?.name === "RuntimeError"; // WebAssembly.RuntimeError: an abort or a trap
+  if (heap === undefined || !trapped || heap < LIKELY_FULL_BYTES) return error;
+  return new WasmHeapFullError(
+    `${what} ran out of wasm memory at ${formatGiB(heap)} of heap (wasm32 allows ${formatGiB(WASM_HEAP_LIMIT_BYTES)}; ` +
+      `the backend said "${(error as Error).message}"). Lower the batch size or the image size, or freeze more of the ` +
+      `backbone (a freeze point trains the top on cached trunk features), then restart the kernel: the wasm backend ` +
+      `cannot continue after this. README "Memory" lists what fits.`,
+  );
 }
 
 /** A trap past this heap size is taken for exhaustion: a failed malloc asks for more than was left. */

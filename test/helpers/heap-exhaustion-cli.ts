@@ -1,5 +1,7 @@
 // Child process of test/wasm-high-heap.test.ts: fills the wasm heap to within `room` MiB of wasm32's
-// 4 GiB, then trains one step whose activations do not fit, and prints the error it gets.
+// 4 GiB, then trains one step whose activations do not fit, and prints the error it gets. Arguments:
+// the room in MiB (16) and the training threads (1; with 2 the worker thread's heap is not filled,
+// this thread's share of the batch fails).
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../../lib/backend";
 import { Learner } from "../../lib/train";
@@ -17,7 +19,7 @@ async function main(): Promise<void> {
   // 4096 images of 8x8x3 in one batch: each activation of the step is a few MiB.
   const learner = new Learner({
     model, groups: [{ name: "all", variables: model.trainableWeights, lr: 0.01 }],
-    train: new TinyImages(4096, 4096), classes: ["a", "b", "c"],
+    train: new TinyImages(4096, 4096), classes: ["a", "b", "c"], parallel: { shares: Number(process.argv[3] ?? 1) },
   });
   try {
     await learner.fit(1);
