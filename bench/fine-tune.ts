@@ -115,7 +115,7 @@ async function fineTune(values: Record<string, string | boolean | undefined>, ma
 /** Merges the rows into today's results file, replacing rows of the same settings. */
 function saveRows(rows: FineTuneRow[], machine: string): void {
   const file = path.join("bench", "results", `fine-tune-${new Date().toISOString().slice(0, 10)}.json`);
-  const key = (r: FineTuneRow) => JSON.stringify([r.backbone, r.size, r.unfreeze, r.momentum, r.frozenBatchNorm, r.rates, r.labelSmoothing, r.epochs.length]);
+  const key = (r: FineTuneRow) => JSON.stringify([r.backbone, r.size, r.unfreeze, r.momentum, r.frozenBatchNorm, r.rates, r.batchSize, r.labelSmoothing, r.epochs.length]);
   const previous: FineTuneRow[] = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as { rows: FineTuneRow[] }).rows : [];
   const fresh = new Set(rows.map(key));
   const merged = [...previous.filter((r) => !fresh.has(key(r))), ...rows];
