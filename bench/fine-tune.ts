@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const manifest = readManifest(values.manifest!);
   const points = values.unfreeze!.split(",").map(Number);
   if (points.some((n) => !Number.isInteger(n))) throw new Error(`--unfreeze takes whole numbers separated by commas, got "${values.unfreeze}"`);
+  if (!(Number.isInteger(Number(values.batch)) && Number(values.batch) >= 1)) throw new Error(`--batch takes a whole number >= 1, got "${values.batch}"`);
   const rows: FineTuneRow[] = [];
   for (const unfreeze of points) {
     rows.push(await fineTune(values, manifest, unfreeze));

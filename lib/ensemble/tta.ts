@@ -60,8 +60,8 @@ export async function viewFeatures(trunk: tf.LayersModel, items: readonly BatchI
   const rowSize = shape.reduce((a, b) => a * b, 1);
   try {
     const meta = JSON.parse(fs.readFileSync(`${base}.json`, "utf8")) as { count: number; failed: number[] };
-    const data = new Float32Array(items.length * rowSize);
-    if (meta.count === items.length && readBytesInto(`${base}.f32`, new Uint8Array(data.buffer))) {
+    const data = meta.count === items.length ? new Float32Array(items.length * rowSize) : undefined;
+    if (data && readBytesInto(`${base}.f32`, new Uint8Array(data.buffer))) {
       return { key, shape, count: items.length, data, failed: meta.failed, fromDisk: true, seconds: 0, threads: 0 };
     }
   } catch {
