@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { selectBackend } from "../lib/backend";
-import { decodeResized, decodeResizedImage, ImageBatches, preprocessSpec, roundHalfEven, toNormalizedFloat, UInt8Cache, writeManifest, type ModelInput, type SplitManifest } from "../lib/data";
+import { brightnessFactor, checkAugmentSpec, decodeResized, decodeResizedImage, describeAugment, ImageBatches, preprocessSpec, roundHalfEven, toNormalizedFloat, UInt8Cache, writeManifest, type AugmentSpec, type ModelInput, type SplitManifest } from "../lib/data";
 import { loadBackbone } from "../lib/backbone";
 import { freezeBefore } from "../lib/models";
 import { Learner, groupsByPath, multiViewSource, predictEnsemble, predictFiles, saveClassifier, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
@@ -95,6 +95,46 @@ test("batches take the window, and one decode cache keeps the windows apart", as
   }
   assert.equal(cache.size, 3);
   assert.equal(cache.hits, 1);
+});
+
+test("training windows (augment.windows): image i in epoch e is cropped at windows[(e + i) mod n], with brightness on top", async () => {
+  const windows = [0, 0.5, 1];
+  const images = [0, 3, 6, 1].map((i) => ({ file: file(i), label: i % 3 }));
+  const rowsOf = async (augment: AugmentSpec, epoch: number, drawOffset = 0) => {
+    const out: Float32Array[] = [];
+    for await (const batch of new ImageBatches(images, { batchSize: 4, size: SIZE, augment, seed: 3, epoch, drawOffset })) {
+      const x = batch.x.dataSync() as Float32Array;
+      for (let r = 0; r < batch.y.shape[0]; r++) out.push(x.slice(r * x.length / batch.y.shape[0], (r + 1) * x.length / batch.y.shape[0]));
+      tf.dispose([batch.x, batch.y]);
+    }
+    return out;
+  };
+  for (const [epoch, drawOffset] of [[0, 0], [1, 0], [2, 0], [4, 0], [0, 2]]) {
+    const got = await rowsOf({ windows }, epoch, drawOffset);
+    for (const [i, image] of images.entries()) {
+      const spec = preprocessSpec(SIZE, undefined, windows[(epoch + drawOffset + i) % 3]);
+      assert.deepEqual(got[i], toNormalizedFloat(await decodeResized(image.file, spec), spec), `epoch ${epoch}, offset ${drawOffset}, image ${i}`);
+    }
+  }
+  // The landscape photo (image 0) sees three different squares over three epochs.
+  const seen = await Promise.all([0, 1, 2].map(async (epoch) => (await rowsOf({ windows }, epoch))[0]));
+  assert.ok(seen[0].some((v, k) => v !== seen[1][k]) && seen[1].some((v, k) => v !== seen[2][k]) && seen[0].some((v, k) => v !== seen[2][k]));
+  // Brightness is drawn as without windows, on the window's pixels.
+  const both = await rowsOf({ windows, brightness: 0.3 }, 1);
+  const windowsOnly = await rowsOf({ windows }, 1);
+  const spec = preprocessSpec(SIZE);
+  for (const [i, image] of images.entries()) {
+    const factor = brightnessFactor(0.3, 3, 1, i);
+    const pixels = await decodeResized(image.file, preprocessSpec(SIZE, undefined, windows[(1 + i) % 3]));
+    const expected = toNormalizedFloat(pixels, spec, { brightness: factor });
+    const worst = Math.max(...both[i].map((v, k) => Math.abs(v - expected[k])));
+    assert.ok(worst < 1e-5, `image ${i}: brightness on the window differs by ${worst}`);
+    assert.ok(both[i].some((v, k) => Math.abs(v - windowsOnly[i][k]) > 1e-3), `image ${i}: brightness changed nothing`);
+  }
+  assert.equal(describeAugment({ brightness: 0.05, windows }), "brightness 0.05 + windows 0/0.5/1");
+  assert.throws(() => checkAugmentSpec({ windows: [] }), /augment\.windows: windows must be a non-empty list/);
+  assert.throws(() => checkAugmentSpec({ windows: [0, 2] }), /augment\.windows: a window position .* got 2/);
+  assert.throws(() => checkAugmentSpec({ windows: [0, 1], randomCrop: true }), /windows and random crops exclude each other/);
 });
 
 /** Per-image probabilities of each view's own evaluation, averaged. */

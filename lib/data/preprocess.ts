@@ -74,7 +74,7 @@ export function checkWindows(windows: readonly number[]): readonly number[] {
 }
 
 /** The crop's top-left corner in the resized image: centred, or at `spec.window` along the long side. */
-function cropOffsets(width: number, height: number, spec: Pick<PreprocessSpec, "crop" | "window">): { left: number; top: number } {
+export function cropOffsets(width: number, height: number, spec: Pick<PreprocessSpec, "crop" | "window">): { left: number; top: number } {
   const along = (length: number, long: boolean) => (long && spec.window !== undefined ? roundHalfEven((length - spec.crop) * spec.window) : centreCropOffset(length, spec.crop));
   return { left: along(width, width > height), top: along(height, height > width) };
 }

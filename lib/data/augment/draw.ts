@@ -2,8 +2,8 @@
 // seeded by (seed, transform, epoch, index): the draw is a pure function of those, independent of
 // the batch order and boundaries, and turning one transform on does not change another's draws.
 import { hashSeed, Rng } from "../../random";
-import { roundHalfEven } from "../preprocess";
-import { COLOUR_OPS, randomCropPadding, resizedCropRanges, type AugmentSpec, type ColourOp } from "./spec";
+import { cropOffsets, roundHalfEven } from "../preprocess";
+import { COLOUR_OPS, needsWholeImage, randomCropPadding, resizedCropRanges, type AugmentSpec, type ColourOp } from "./spec";
 
 /** torchvision's crop window (i, j, h, w) in the resized image; top/left < 0 reach into zero padding. */
 export interface CropBox {
@@ -51,13 +51,19 @@ export function drawAugmentation(spec: AugmentSpec, seed: number, epoch: number,
     colour: order.map((op) => ({ op, factor: jitterFactor(op, spec[op]!, seed, epoch, index) })),
   };
   if (spec.rotation) draw.rotation = stream("rotation").float(-spec.rotation, spec.rotation);
-  if (spec.randomCrop || spec.randomResizedCrop) {
-    if (!frame) throw new Error("drawAugmentation: random crops need the frame (resized image size and network size)");
-    draw.crop = spec.randomCrop
-      ? { box: randomCropBox(frame, randomCropPadding(spec), stream("crop")), resize: false }
-      : { box: randomResizedCropBox(frame, resizedCropRanges(spec), stream("crop")), resize: true };
+  if (needsWholeImage(spec)) {
+    if (!frame) throw new Error("drawAugmentation: random crops and windows need the frame (resized image size and network size)");
+    if (spec.windows) draw.crop = { box: windowBox(frame, spec.windows[(epoch + index) % spec.windows.length]), resize: false };
+    else if (spec.randomCrop) draw.crop = { box: randomCropBox(frame, randomCropPadding(spec), stream("crop")), resize: false };
+    else draw.crop = { box: randomResizedCropBox(frame, resizedCropRanges(spec), stream("crop")), resize: true };
   }
   return draw;
+}
+
+/** The square `window` along the long side (see PreprocessSpec.window): what decodeResized crops there. */
+export function windowBox(frame: CropFrame, window: number): CropBox {
+  const { left, top } = cropOffsets(frame.width, frame.height, { crop: frame.size, window });
+  return { top, left, height: frame.size, width: frame.size };
 }
 
 /** RandomCrop.get_params on the image padded by `padding`, as a box in unpadded coordinates. */

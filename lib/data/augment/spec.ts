@@ -1,5 +1,7 @@
 // What to augment, as a plain JSON-able object (it goes into run parameters and cache keys).
-// Each field is one torchvision transform with its default semantics; leave it out to skip it.
+// Each field is one torchvision transform with its default semantics (but `windows`, our own);
+// leave it out to skip it.
+import { checkWindows } from "../preprocess";
 
 export interface RandomCropSpec {
   /** Zero padding on every side before cropping (RandomCrop's `padding`). Default 0. */
@@ -30,12 +32,18 @@ export interface AugmentSpec {
   randomCrop?: boolean | RandomCropSpec;
   /** RandomResizedCrop(size) from the resized image, bilinear, instead of the centre crop. */
   randomResizedCrop?: boolean | RandomResizedCropSpec;
+  /**
+   * Crops along the long side (see PreprocessSpec.window) instead of the centre crop, cycling: image
+   * i in epoch (or cached draw) e at `windows[(e + i) mod n]`, so n draws see every image through
+   * every window once. [0, 0.5, 1] trains on the squares that validation with the same windows averages.
+   */
+  windows?: number[];
 }
 
 export const COLOUR_OPS = ["brightness", "contrast", "saturation", "hue"] as const;
 export type ColourOp = (typeof COLOUR_OPS)[number];
 
-const KNOWN_KEYS = [...COLOUR_OPS, "hflip", "rotation", "randomCrop", "randomResizedCrop"];
+const KNOWN_KEYS = [...COLOUR_OPS, "hflip", "rotation", "randomCrop", "randomResizedCrop", "windows"];
 
 export const DEFAULT_SCALE: [number, number] = [0.08, 1];
 export const DEFAULT_RATIO: [number, number] = [3 / 4, 4 / 3];
@@ -60,6 +68,14 @@ export function checkAugmentSpec(spec: AugmentSpec): AugmentSpec {
   }
   if (spec.hflip !== undefined && typeof spec.hflip !== "boolean") throw new Error(`augment.hflip must be true or false, got ${spec.hflip}`);
   if (spec.randomCrop && spec.randomResizedCrop) throw new Error("augment: randomCrop and randomResizedCrop exclude each other, choose one");
+  if (spec.windows !== undefined) {
+    try {
+      checkWindows(spec.windows);
+    } catch (error) {
+      throw new Error(`augment.windows: ${(error as Error).message}`);
+    }
+    if (spec.randomCrop || spec.randomResizedCrop) throw new Error("augment: windows and random crops exclude each other, choose one");
+  }
   const padding = randomCropPadding(spec);
   if (!(Number.isInteger(padding) && padding >= 0)) throw new Error(`augment.randomCrop.padding must be an integer >= 0, got ${padding}`);
   const { scale, ratio } = resizedCropRanges(spec);
@@ -82,9 +98,9 @@ export function resizedCropRanges(spec: AugmentSpec): { scale: [number, number];
   return { scale: options.scale ?? DEFAULT_SCALE, ratio: options.ratio ?? DEFAULT_RATIO };
 }
 
-/** Random crops need the whole resized image, not just its centre crop. */
+/** Random crops and windows need the whole resized image, not just its centre crop. */
 export function needsWholeImage(spec: AugmentSpec): boolean {
-  return Boolean(spec.randomCrop || spec.randomResizedCrop);
+  return Boolean(spec.randomCrop || spec.randomResizedCrop || spec.windows);
 }
 
 /** A short label such as "hue 0.1 + hflip", e.g. for chart legends. */
@@ -96,5 +112,6 @@ export function describeAugment(spec: AugmentSpec | undefined): string {
   if (spec.rotation) parts.push(`rotation ${spec.rotation}°`);
   if (spec.randomCrop) parts.push(randomCropPadding(spec) ? `random crop (padding ${randomCropPadding(spec)})` : "random crop");
   if (spec.randomResizedCrop) parts.push("random resized crop");
+  if (spec.windows) parts.push(`windows ${spec.windows.join("/")}`);
   return parts.length ? parts.join(" + ") : "none";
 }
