@@ -39,7 +39,7 @@ export interface ImageBatchOptions {
   size: number;
   /** How pixels become the network's input (default torchvision's ImageNet normalisation). */
   convention?: InputConventionName;
-  /** Where the crop sits along each image's long side (see PreprocessSpec.window); default the centre. Random crops ignore it. */
+  /** Where the crop sits along each image's long side (see PreprocessSpec.window); default the centre. Random crops and `augment.windows` override it. */
   window?: number;
   shuffle?: boolean;
   seed?: number;
