@@ -1,6 +1,7 @@
 // npm start: the main job. Sets up what is missing, generates the embedded default dataset and
 // executes every notebook in order, headless, each into runs/main/<notebook>/<time>/.
-// With --data DIR: notebooks 01, 05 and 06 on the user's own contest folder instead (see main-own-data.ts).
+// With --data DIR: notebooks 01, 05 and 06 on the user's own contest folder instead (see main-own-data.ts);
+// with --seeds: notebook 05 once per seed and notebook 06 averaging them (see main-seeds.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { generateDataset } from "../lib/generate";
@@ -9,7 +10,7 @@ import { formatSeconds, progress } from "../lib/progress";
 import { NotebookRunError, runNotebook, type Params, type RunResult } from "../lib/runner";
 import { parseValue } from "../lib/runner/cli-args";
 import { readNotebook } from "../lib/runner/notebook";
-import { injectParameters } from "../lib/runner/parameters";
+import { declaredParameters, injectParameters } from "../lib/runner/parameters";
 import { ensureSystem } from "../lib/setup/system";
 import { MAIN_JOB_PARAMS } from "./main-job-params";
 import {
@@ -23,9 +24,10 @@ import {
   splitNotebookParam,
   submissionSummary,
 } from "./main-own-data";
+import { parseSeeds, trainingOutputs, withSeeds, type Step } from "./main-seeds";
 
-const USAGE = `usage: npm start [-- --only 01,02] [--images-per-class N] [--test-size N] [-p NN:NAME=VALUE ...]
-       npm start -- --data DIR [--answer-key FILE] [--only 05,06] [-p NN:NAME=VALUE ...]
+const USAGE = `usage: npm start [-- --only 01,02] [--images-per-class N] [--test-size N] [--seeds S,S,...] [-p NN:NAME=VALUE ...]
+       npm start -- --data DIR [--answer-key FILE] [--only 05,06] [--seeds S,S,...] [-p NN:NAME=VALUE ...]
 
 Generates data/embedded (skipped when it exists with the same settings) and runs every
 notebooks/NN-*.ipynb in order but 00 and 07 (long: --only 00,07); executed copies with
@@ -38,6 +40,9 @@ outputs go to runs/main/.
                       runs/main-NAME/; prints the submission's path and, with a key, its accuracy
   --answer-key FILE   "file,label" CSV of DIR/test's classes, to score the submission
                       (default: DIR/${ANSWER_KEY_NAME} when it exists)
+  --seeds 42,1,2      an ensemble: notebook 05 once per seed (its default seed, 42, in the usual
+                      folders, so a finished npm start is reused; others in FOLDER-seedN), then
+                      notebook 06 averaging their predictions; each seed is one notebook 05 run
   --only 01,02        run only the notebooks with these numbers
   -p NN:NAME=VALUE    override a parameter of notebook NN, VALUE read as JSON (else taken as a
                       string), e.g. -p '05:phaseEpochs=[4,4,4]'; repeatable`;
@@ -56,14 +61,15 @@ interface MainOptions {
   /** Absolute path of the user's contest folder. */
   data?: string;
   answerKey?: string;
+  /** Notebook 05 once per seed, notebook 06 averaging them. */
+  seeds?: number[];
   /** -p overrides by notebook number. */
   params: Record<string, Params>;
 }
 
-/** What one invocation runs: the notebooks, their parameters and where their run folders go. */
+/** What one invocation runs: the notebooks in order with their parameters, and where their run folders go. */
 interface JobPlan {
-  notebooks: string[];
-  params: Record<string, Params>;
+  steps: Step[];
   runsRoot: string;
   generateEmbedded: boolean;
 }
@@ -91,6 +97,7 @@ function parseArgs(argv: string[]): MainOptions {
       case "--test-size": options.testSize = count("--test-size"); break;
       case "--data": options.data = userPath(value()); break;
       case "--answer-key": options.answerKey = userPath(value()); break;
+      case "--seeds": options.seeds = parseSeeds(value()); break;
       case "-p": case "--param": addOverride(options.params, value()); break;
       case "-h": case "--help": console.log(USAGE); process.exit(0);
       default: throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
@@ -122,12 +129,9 @@ function onlyWants(only: string[], name: string): boolean {
 
 function embeddedPlan(options: MainOptions, root: string): JobPlan {
   const { only } = options;
-  return {
-    notebooks: notebookNames(root, (name) => (only ? onlyWants(only, name) : !SKIPPED_IN_MAIN_JOB.includes(name.slice(0, 2)))),
-    params: mergeParams(MAIN_JOB_PARAMS, options.params),
-    runsRoot: path.join(root, "runs", "main"),
-    generateEmbedded: true,
-  };
+  const notebooks = notebookNames(root, (name) => (only ? onlyWants(only, name) : !SKIPPED_IN_MAIN_JOB.includes(name.slice(0, 2))));
+  const params = mergeParams(MAIN_JOB_PARAMS, options.params);
+  return { steps: jobSteps(notebooks, params, options.seeds, root), runsRoot: path.join(root, "runs", "main"), generateEmbedded: true };
 }
 
 /** Checks DIR, the key and what --only leaves out before anything runs. */
@@ -140,7 +144,17 @@ function ownDataPlan(options: MainOptions & { data: string }, root: string): Job
   const paths = ownDataPaths(options.data, root);
   const params = mergeParams(MAIN_JOB_PARAMS, ownDataParams(paths, findAnswerKey(options.data, options.answerKey)), options.params);
   checkEarlierOutputs(selected, params, root);
-  return { notebooks, params, runsRoot: paths.runsRoot, generateEmbedded: false };
+  return { steps: jobSteps(notebooks, params, options.seeds, root), runsRoot: paths.runsRoot, generateEmbedded: false };
+}
+
+/** One step per notebook; with seeds, notebook 05 once per seed and notebook 06 averaging them. */
+function jobSteps(notebooks: string[], params: Record<string, Params>, seeds: number[] | undefined, root: string): Step[] {
+  const steps = notebooks.map((notebook) => ({ notebook, params: params[notebook.slice(0, 2)] ?? {} }));
+  if (!seeds) return steps;
+  const [training] = notebookNames(root, (name) => name.startsWith("05-"));
+  const defaults = Object.fromEntries(declaredParameters(readNotebook(path.join(root, "notebooks", training))).map((d) => [d.name, d.defaultValue]));
+  const base = trainingOutputs(params["05"] ?? {}, { checkpointDir: String(defaults.checkpointDir), modelDir: String(defaults.modelDir) });
+  return withSeeds(steps, seeds, base, Number(defaults.seed));
 }
 
 function mergeParams(...layers: Record<string, Params>[]): Record<string, Params> {
@@ -151,13 +165,13 @@ function mergeParams(...layers: Record<string, Params>[]): Record<string, Params
 
 /** Every -p names a notebook that runs and a variable of its parameters cell, checked before the first run. */
 function checkOverrides(plan: JobPlan, overrides: Record<string, Params>, root: string): void {
-  const running = plan.notebooks.map((name) => name.slice(0, 2));
+  const running = [...new Set(plan.steps.map((step) => step.notebook.slice(0, 2)))];
   for (const nn of Object.keys(overrides)) {
     if (!running.includes(nn)) throw new Error(`-p ${nn}:… overrides notebook ${nn}, which this job does not run (it runs ${running.join(", ") || "none"})`);
   }
-  for (const name of plan.notebooks) {
-    const notebook = path.join("notebooks", name);
-    injectParameters(readNotebook(path.join(root, notebook)), plan.params[name.slice(0, 2)] ?? {}, notebook);
+  for (const step of plan.steps) {
+    const notebook = path.join("notebooks", step.notebook);
+    injectParameters(readNotebook(path.join(root, notebook)), step.params, notebook);
   }
 }
 
@@ -178,11 +192,10 @@ async function generateEmbedded(root: string, options: MainOptions): Promise<voi
 /** Runs the notebooks in order, stopping at the first that fails. */
 async function runNotebooks(plan: JobPlan): Promise<RunResult[]> {
   const results: RunResult[] = [];
-  for (const name of plan.notebooks) {
-    console.log(`\n=== ${name}`);
+  for (const { notebook, params, label } of plan.steps) {
+    console.log(`\n=== ${notebook}${label ? ` (${label})` : ""}`);
     try {
-      const params = plan.params[name.slice(0, 2)] ?? {};
-      results.push(await runNotebook({ notebook: path.join("notebooks", name), params, runsRoot: plan.runsRoot }));
+      results.push(await runNotebook({ notebook: path.join("notebooks", notebook), params, runsRoot: plan.runsRoot, label }));
     } catch (error) {
       if (!(error instanceof NotebookRunError)) throw error;
       results.push(error.result);

@@ -36,7 +36,8 @@ test.before(async () => {
   await generateDataset({ outDir: dataDir, imagesPerClass: 3, testSize: 12, heldBackPerClass: 0, classes: EMBEDDED_CLASSES.slice(0, 4), onProgress: () => {} });
 });
 test.after(() => {
-  for (const p of [outputs.manifestPath, outputs.checkpointDir, outputs.modelDir, outputs.submissionDir, outputs.runsRoot]) {
+  const seeded = [3, 4].flatMap((seed) => [`${outputs.checkpointDir}-seed${seed}`, `${outputs.modelDir}-seed${seed}`]);
+  for (const p of [outputs.manifestPath, outputs.checkpointDir, outputs.modelDir, ...seeded, outputs.submissionDir, outputs.runsRoot]) {
     fs.rmSync(path.resolve(root, p), { recursive: true, force: true });
   }
   fs.rmSync(work, { recursive: true, force: true });
@@ -74,4 +75,23 @@ test("--only 06 reuses the trained model; --answer-key names the key", () => {
   assert.equal(run.status, 0, run.stderr + run.stdout.slice(-3000));
   assert.deepEqual([...run.stdout.matchAll(/^=== (\d\d)-/gm)].map((m) => m[1]), ["06"]);
   assert.ok(run.stdout.includes(expectedAccuracyLine(path.join(root, outputs.submissionDir, "submission.csv"), key)));
+});
+
+test("--seeds trains notebook 05 once per seed, each into its own folders, and notebook 06 averages them", () => {
+  const run = npmStart("--data", dataDir, "--only", "05,06", "--seeds", "3,4", ...tiny);
+  assert.equal(run.status, 0, run.stderr + run.stdout.slice(-3000));
+  assert.deepEqual([...run.stdout.matchAll(/^=== (\d\d)-\S+(?: \((seed\d+)\))?$/gm)].map((m) => `${m[1]} ${m[2] ?? ""}`.trim()), ["05 seed3", "05 seed4", "06"]);
+  const models = [3, 4].map((seed) => `${outputs.modelDir}-seed${seed}`);
+  const weights = models.map((dir) => fs.readFileSync(path.join(root, dir, "model", "weights.bin")));
+  assert.ok(!weights[0].equals(weights[1]), "two seeds, two different models");
+  const runs = (nn: string) => {
+    const dir = path.resolve(root, outputs.runsRoot, nn);
+    return fs.readdirSync(dir).sort().map((name) => path.join(dir, name));
+  };
+  const seeds = runs("05-lr-schedule-training").slice(-2).map((dir) => JSON.parse(fs.readFileSync(path.join(dir, "params.json"), "utf8")).seed);
+  assert.deepEqual(seeds, [3, 4]);
+  const submission = fs.readFileSync(path.join(runs("06-submission").at(-1)!, "notebook.ipynb"), "utf8");
+  assert.ok(submission.includes(`an ensemble of 2 classifiers, probabilities averaged: ${models.join(", ")}`), "notebook 06 averaged both seeds");
+  const csv = path.join(outputs.submissionDir, "submission.csv");
+  assert.ok(run.stdout.includes(expectedAccuracyLine(path.join(root, csv), path.join(dataDir, "test_answers.csv"))), run.stdout.slice(-500));
 });

@@ -37,7 +37,7 @@ async function expectRunError(promise: Promise<unknown>): Promise<NotebookRunErr
   return err;
 }
 
-test("parseParameters keeps keywords and declared types and widens plain literals", () => {
+test("parseParameters keeps keywords, declared types and literal defaults, and widens plain literals", () => {
   const declared = parseParameters(
     [
       "const validFraction = 0.2;",
@@ -52,14 +52,14 @@ test("parseParameters keeps keywords and declared types and widens plain literal
     ].join("\n"),
   );
   assert.deepEqual(declared, [
-    { name: "validFraction", keyword: "const", typeText: "number" },
-    { name: "seed", keyword: "let", typeText: "number" },
-    { name: "name", keyword: "let", typeText: "string" },
-    { name: "split", keyword: "const", typeText: '"random" | "stratified"' },
-    { name: "sizes", keyword: "const", typeText: "number[]" },
-    { name: "aug", keyword: "const", typeText: '{ flip: boolean; "max-angle": number }' },
+    { name: "validFraction", keyword: "const", typeText: "number", defaultValue: 0.2 },
+    { name: "seed", keyword: "let", typeText: "number", defaultValue: -1 },
+    { name: "name", keyword: "let", typeText: "string", defaultValue: "x" },
+    { name: "split", keyword: "const", typeText: '"random" | "stratified"', defaultValue: "random" },
+    { name: "sizes", keyword: "const", typeText: "number[]", defaultValue: [32, 64] },
+    { name: "aug", keyword: "const", typeText: '{ flip: boolean; "max-angle": number }', defaultValue: { flip: true, "max-angle": 10 } },
     { name: "backbone", keyword: "const" },
-    { name: "classes", keyword: "const" },
+    { name: "classes", keyword: "const", defaultValue: ["a", "b"] },
   ]);
 });
 

@@ -14,6 +14,8 @@ export interface ParameterDeclaration {
   keyword: "const" | "let" | "var";
   /** The declared type, or one inferred from a plain literal default; absent when neither is known. */
   typeText?: string;
+  /** The default when it is a JSON-like literal (`"data/models/05"`, `[3, 2, 1]`); absent otherwise. */
+  defaultValue?: ParamValue;
 }
 
 /** Reads the top-level `const`/`let`/`var name = ...` declarations of a parameters cell. */
@@ -27,7 +29,8 @@ export function parseParameters(source: string): ParameterDeclaration[] {
     for (const decl of statement.declarationList.declarations) {
       if (!ts.isIdentifier(decl.name)) continue;
       const typeText = decl.type ? decl.type.getText(file) : decl.initializer && literalType(decl.initializer);
-      params.push({ name: decl.name.text, keyword, ...(typeText ? { typeText } : {}) });
+      const defaultValue = decl.initializer && literalValue(decl.initializer);
+      params.push({ name: decl.name.text, keyword, ...(typeText ? { typeText } : {}), ...(defaultValue !== undefined ? { defaultValue } : {}) });
     }
   }
   return params;
@@ -61,6 +64,38 @@ function literalType(expr: ts.Expression): string | undefined {
     return `{ ${members.join("; ")} }`;
   }
   return undefined;
+}
+
+/** The value of a JSON-like literal, or undefined for anything computed. */
+function literalValue(expr: ts.Expression): ParamValue | undefined {
+  if (ts.isParenthesizedExpression(expr) || ts.isAsExpression(expr)) return literalValue(expr.expression);
+  if (ts.isNumericLiteral(expr)) return Number(expr.text);
+  if (ts.isPrefixUnaryExpression(expr) && expr.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(expr.operand)) return -Number(expr.operand.text);
+  if (ts.isStringLiteral(expr) || ts.isNoSubstitutionTemplateLiteral(expr)) return expr.text;
+  if (expr.kind === ts.SyntaxKind.TrueKeyword) return true;
+  if (expr.kind === ts.SyntaxKind.FalseKeyword) return false;
+  if (expr.kind === ts.SyntaxKind.NullKeyword) return null;
+  if (ts.isArrayLiteralExpression(expr)) {
+    const values = expr.elements.map(literalValue);
+    return values.some((v) => v === undefined) ? undefined : (values as ParamValue[]);
+  }
+  if (ts.isObjectLiteralExpression(expr)) {
+    const out: Record<string, ParamValue> = {};
+    for (const prop of expr.properties) {
+      if (!ts.isPropertyAssignment(prop) || !(ts.isIdentifier(prop.name) || ts.isStringLiteral(prop.name))) return undefined;
+      const value = literalValue(prop.initializer);
+      if (value === undefined) return undefined;
+      out[prop.name.text] = value;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/** The declarations of a notebook's cell tagged `parameters` (none when it has no such cell). */
+export function declaredParameters(nb: Notebook): ParameterDeclaration[] {
+  const cell = nb.cells.find((c) => c.cell_type === "code" && hasTag(c, PARAMETERS_TAG));
+  return cell ? parseParameters(cellSource(cell)) : [];
 }
 
 /** The TypeScript source that redeclares each override with the default's keyword and type. */
