@@ -87,6 +87,23 @@ test("save + restore in a fresh learner continues exactly like an uninterrupted 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test("SaveCheckpoints.resume restores only a run of the same recipe, whatever its key order", async () => {
+  const dir = tempDir();
+  const recipe = { seed: 1, rates: { body: 0.01, fc: 0.05 } };
+  const first = learnerFor(tinyModel(), recipe.rates, { callbacks: [new SaveCheckpoints(dir, { recipe })] });
+  await first.fit(1);
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "recipe.json"), "utf8")), recipe);
+  const same = learnerFor(tinyModel(5), recipe.rates);
+  assert.equal(await new SaveCheckpoints(dir, { recipe: { rates: { fc: 0.05, body: 0.01 }, seed: 1 } }).resume(same), true);
+  assert.equal(same.epoch, 1);
+  assert.deepEqual(weightsOf(same.model), weightsOf(first.model));
+  const other = learnerFor(tinyModel(5), recipe.rates);
+  await assert.rejects(new SaveCheckpoints(dir, { recipe: { seed: 2, rates: recipe.rates, size: 96 } }).resume(other), new RegExp(`${dir} holds a run trained with other settings \\(seed: 1 → 2; size: \\(none\\) → 96\\): delete ${dir} to start over`));
+  assert.equal(other.epoch, 0, "nothing restored");
+  assert.equal(await new SaveCheckpoints(path.join(dir, "empty")).resume(other), false, "no checkpoint: a fresh start");
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test("a checkpoint from another architecture is a clear error", async () => {
   const dir = tempDir();
   const learner = learnerFor(tinyModel(), { body: 0.01, fc: 0.05 });

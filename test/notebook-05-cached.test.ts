@@ -93,3 +93,11 @@ test("re-running notebook 05 reads the features from the cache, resumes, and ret
   assert.match(out, /classifier saved to/);
   assert.equal(JSON.parse(fs.readFileSync(path.join(checkpointDir, "history.json"), "utf8")).length, 2);
 });
+
+test("notebook 05 refuses to resume a checkpoint folder trained with other settings, and names them", async () => {
+  await assert.rejects(runNotebook({ notebook: NOTEBOOK, params: { ...tiny, seed: 7, groupRates: { ...tiny.groupRates, classifier: 1e-2 } }, runsRoot, quiet: true }), (error: Error) => {
+    assert.match(error.message, /holds a run trained with other settings \(groupRates: \{.*"classifier":0\.003.*\} → \{.*"classifier":0\.01.*\}; seed: 42 → 7\): delete .*checkpoints to start over/);
+    return true;
+  });
+  assert.equal(JSON.parse(fs.readFileSync(path.join(checkpointDir, "recipe.json"), "utf8")).seed, 42, "the folder still describes its own run");
+});

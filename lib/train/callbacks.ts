@@ -44,17 +44,21 @@ export class LiveCurves implements Callback {
 
 /**
  * `last.ckpt` after every epoch (to resume an interrupted run), `best.ckpt` whenever validation
- * loss improves, and `history.json`; all written atomically into `dir`.
+ * loss improves, and `history.json`; all written atomically into `dir`. With a `recipe` (the
+ * settings a run trains with), `recipe.json` too, and `resume` refuses a checkpoint trained under
+ * another one rather than carrying on, or returning as finished, a run of other settings.
  */
 export class SaveCheckpoints implements Callback {
   readonly last: string;
   readonly best: string;
   readonly historyFile: string;
+  readonly recipeFile: string;
 
-  constructor(readonly dir: string) {
+  constructor(readonly dir: string, private readonly options: { recipe?: Record<string, unknown> } = {}) {
     this.last = path.join(dir, "last.ckpt");
     this.best = path.join(dir, "best.ckpt");
     this.historyFile = path.join(dir, "history.json");
+    this.recipeFile = path.join(dir, "recipe.json");
   }
 
   /** The epoch whose weights `best.ckpt` holds, from the history. */
@@ -65,12 +69,41 @@ export class SaveCheckpoints implements Callback {
     );
   }
 
+  /** Restores `last.ckpt` into the learner when there is one (false when not), once its recipe is this run's. */
+  async resume(learner: Learner): Promise<boolean> {
+    if (!fs.existsSync(this.last)) return false;
+    const { recipe } = this.options;
+    if (recipe && fs.existsSync(this.recipeFile)) {
+      const saved = JSON.parse(fs.readFileSync(this.recipeFile, "utf8")) as Record<string, unknown>;
+      const changed = recipeChanges(saved, recipe);
+      if (changed.length > 0) {
+        throw new Error(
+          `${this.dir} holds a run trained with other settings (${changed.join("; ")}): ` +
+            `delete ${this.dir} to start over, or give this run a checkpoint folder of its own`,
+        );
+      }
+    }
+    await learner.restore(this.last);
+    return true;
+  }
+
   async onEpochEnd(learner: Learner, record: EpochRecord): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true });
+    if (this.options.recipe) writeJsonAtomic(this.recipeFile, this.options.recipe);
     if (this.bestEpoch(learner) === record) await learner.save(this.best);
     await learner.save(this.last);
     writeJsonAtomic(this.historyFile, learner.history);
   }
+}
+
+/** "name: saved → now" for each setting that differs between two recipes (as JSON, whatever the key order). */
+export function recipeChanges(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const sorted = (_key: string, value: unknown) =>
+    value && typeof value === "object" && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) : value;
+  const show = (value: unknown) => (value === undefined ? "(none)" : JSON.stringify(value, sorted));
+  return [...new Set([...Object.keys(saved), ...Object.keys(now)])]
+    .filter((name) => show(saved[name]) !== show(now[name]))
+    .map((name) => `${name}: ${show(saved[name])} → ${show(now[name])}`);
 }
 
 /** Stops training when validation accuracy has not improved for `patience` epochs (the seed stopped when it began to fall). */
