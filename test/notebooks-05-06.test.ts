@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { generateDataset } from "../lib/generate";
-import { runNotebook, type RunResult } from "../lib/runner";
+import { NotebookRunError, runNotebook, type RunResult } from "../lib/runner";
 import { stdoutOf } from "./helpers/notebook-output";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-nb05-"));
@@ -52,11 +52,17 @@ test("notebook 05 trains the phases, keeps checkpoints and saves the classifier"
   assert.match(stdoutOf(training), /validation accuracy \d+\.\d+%/);
 });
 
-test("re-running notebook 05 resumes from the checkpoint instead of training again", async () => {
-  const again = await runNotebook({ notebook: "notebooks/05-lr-schedule-training.ipynb", params: { ...tiny, finalEpochs: 0, weightsFile: modelDir }, runsRoot, quiet: true });
-  assert.match(stdoutOf(again), /\d+ weights from .*model; kept fresh: none/);
+test("re-running notebook 05 resumes from the checkpoint instead of training again; other starting weights are refused", async () => {
+  const again = await runNotebook({ notebook: "notebooks/05-lr-schedule-training.ipynb", params: { ...tiny, finalEpochs: 0 }, runsRoot, quiet: true });
   assert.match(stdoutOf(again), /resumed from .*last\.ckpt: 2 epoch\(s\) done/);
   assert.equal(JSON.parse(fs.readFileSync(path.join(checkpointDir, "history.json"), "utf8")).length, 2);
+  // The saved classifier as starting weights: every weight loads, and the checkpoint, trained from random init, is not resumed.
+  const refused = await runNotebook({ notebook: "notebooks/05-lr-schedule-training.ipynb", params: { ...tiny, finalEpochs: 0, weightsFile: modelDir }, runsRoot, quiet: true }).then(
+    () => assert.fail("resumed a checkpoint trained from other weights"),
+    (error: NotebookRunError) => error,
+  );
+  assert.match(stdoutOf(refused.result), /\d+ weights from .*model; kept fresh: none/);
+  assert.match(refused.message, /checkpoints holds a run trained with other settings \(weightsFile: "" → ".*model"\)/);
 });
 
 test("notebook 06 writes one row per test image, flags the broken one, and scores the answer key", async () => {
