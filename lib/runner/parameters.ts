@@ -41,36 +41,36 @@ export function parseParameters(source: string): ParameterDeclaration[] {
  * override is checked against the kind of value the default is, not against the default itself.
  */
 function literalType(expr: ts.Expression): string | undefined {
-  if (ts.isParenthesizedExpression(expr)) return literalType(expr.expression);
-  if (ts.isNumericLiteral(expr)) return "number";
-  if (ts.isPrefixUnaryExpression(expr) && ts.isNumericLiteral(expr.operand)) return "number";
-  if (ts.isStringLiteral(expr) || ts.isNoSubstitutionTemplateLiteral(expr)) return "string";
-  if (expr.kind === ts.SyntaxKind.TrueKeyword || expr.kind === ts.SyntaxKind.FalseKeyword) return "boolean";
-  if (ts.isArrayLiteralExpression(expr)) {
-    const elementTypes = expr.elements.map(literalType);
+  return widenedType(literalValue(expr));
+}
+
+function widenedType(value: ParamValue | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object") return typeof value;
+  if (Array.isArray(value)) {
+    const elementTypes = value.map(widenedType);
     if (elementTypes.length === 0 || elementTypes.some((t) => t === undefined)) return undefined;
     const distinct = [...new Set(elementTypes)];
     return distinct.length === 1 ? `${distinct[0]}[]` : `(${distinct.join(" | ")})[]`;
   }
-  if (ts.isObjectLiteralExpression(expr)) {
-    const members: string[] = [];
-    for (const prop of expr.properties) {
-      if (!ts.isPropertyAssignment(prop)) return undefined;
-      if (!ts.isIdentifier(prop.name) && !ts.isStringLiteral(prop.name)) return undefined;
-      const type = literalType(prop.initializer);
-      if (!type) return undefined;
-      members.push(`${ts.isIdentifier(prop.name) ? prop.name.text : JSON.stringify(prop.name.text)}: ${type}`);
-    }
-    return `{ ${members.join("; ")} }`;
+  const members: string[] = [];
+  for (const [key, member] of Object.entries(value)) {
+    const type = widenedType(member);
+    if (!type) return undefined;
+    members.push(`${/^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key)}: ${type}`);
   }
-  return undefined;
+  return `{ ${members.join("; ")} }`;
 }
 
-/** The value of a JSON-like literal, or undefined for anything computed. */
+/** The value of a JSON-like literal, or undefined for anything computed (`as const` included). */
 function literalValue(expr: ts.Expression): ParamValue | undefined {
-  if (ts.isParenthesizedExpression(expr) || ts.isAsExpression(expr)) return literalValue(expr.expression);
+  if (ts.isParenthesizedExpression(expr)) return literalValue(expr.expression);
   if (ts.isNumericLiteral(expr)) return Number(expr.text);
-  if (ts.isPrefixUnaryExpression(expr) && expr.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(expr.operand)) return -Number(expr.operand.text);
+  if (ts.isPrefixUnaryExpression(expr) && ts.isNumericLiteral(expr.operand)) {
+    if (expr.operator === ts.SyntaxKind.MinusToken) return -Number(expr.operand.text);
+    if (expr.operator === ts.SyntaxKind.PlusToken) return Number(expr.operand.text);
+    return undefined;
+  }
   if (ts.isStringLiteral(expr) || ts.isNoSubstitutionTemplateLiteral(expr)) return expr.text;
   if (expr.kind === ts.SyntaxKind.TrueKeyword) return true;
   if (expr.kind === ts.SyntaxKind.FalseKeyword) return false;
