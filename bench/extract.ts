@@ -5,6 +5,7 @@
 // one thread, then ParallelTrunk (whole batches on each of `threads` threads); PyTorch: torchvision's
 // model in eval mode under no_grad with as many intra-op threads.
 import * as tf from "@tensorflow/tfjs";
+import { activeBlasLabel, withoutBlas } from "../lib/backends/wasm-training/blas-products";
 import { buildModel, freezeBefore, loadNsfwjsBackbone, splitAtFreezePoint } from "../lib/models";
 import { ParallelTrunk } from "../lib/parallel/parallel-trunk";
 import { trunkOutput } from "../lib/parallel/trunk-protocol";
@@ -46,6 +47,8 @@ interface ExtractRound {
   /** Images per second. */
   one: number;
   many?: number;
+  /** Ours on one thread with our wasm kernels computing the matrix products, when BLAS computes them otherwise. */
+  noBlas?: number;
 }
 
 export interface ExtractResult {
@@ -71,16 +74,18 @@ export async function benchExtract(rounds: number, threads: number, log: (line: 
         const t2 = threads > 1 ? runTorch("trunk", { ...options, threads }) : undefined;
         torch.push({ one: BATCH / Number(t1.step_s), many: t2 && BATCH / Number(t2.step_s) });
         const one = BATCH / timeSteps(() => void trunkOutput(trunk, x), 1, c.steps).wall;
+        const noBlas = activeBlasLabel() ? await withoutBlas(async () => BATCH / timeSteps(() => void trunkOutput(trunk, x), 1, c.steps).wall) : undefined;
         let many: number | undefined;
         if (threads > 1) {
           await pool.run(batchesOf(x, threads), () => undefined); // warms every thread up
           const timed = await timeAsync(() => pool.run(batchesOf(x, threads * c.steps), () => undefined));
           many = (threads * c.steps * BATCH) / timed.seconds;
         }
-        ours.push({ one, many });
+        ours.push({ one, many, noBlas });
         result.details.push({ case: c.label, ours: ours[i], torch: torch[i], workerStartSeconds: threads > 1 ? started.seconds : undefined });
         log(`  ${c.label} round ${i + 1}/${rounds}: 1 thread ${one.toFixed(1)} vs ${torch[i].one.toFixed(1)} img/s` +
-          (many ? `; ${threads} threads ${many.toFixed(1)} vs ${torch[i].many!.toFixed(1)} img/s (ours vs PyTorch)` : ""));
+          (many ? `; ${threads} threads ${many.toFixed(1)} vs ${torch[i].many!.toFixed(1)} img/s (ours vs PyTorch)` : "") +
+          (noBlas ? `; ours without BLAS, 1 thread: ${noBlas.toFixed(1)} img/s` : ""));
       }
     } finally {
       await pool.close();
@@ -89,6 +94,10 @@ export async function benchExtract(rounds: number, threads: number, log: (line: 
     }
     const rates = (rs: ExtractRound[], pick: (r: ExtractRound) => number | undefined) => rs.map((r) => pick(r)!);
     result.rows.push(pairedRow(`${c.label} trunk features, 1 thread each`, "img/s", rates(ours, (r) => r.one), rates(torch, (r) => r.one), `batch ${BATCH}, inference mode; ours: trunkOutput (what extractFeatures runs)`));
+    if (ours[0].noBlas) {
+      result.rows.push(pairedRow(`${c.label} trunk features, 1 thread each, our kernels' matrix products (no BLAS)`, "img/s", rates(ours, (r) => r.noBlas), rates(torch, (r) => r.one),
+        `batch ${BATCH}; ours: trunkOutput with our wasm kernels computing the products, in turns with ${activeBlasLabel()}`));
+    }
     if (threads > 1) {
       result.rows.push(pairedRow(`${c.label} trunk features, ${threads} threads each`, "img/s", rates(ours, (r) => r.many), rates(torch, (r) => r.many),
         `batch ${BATCH}; ours: ParallelTrunk, whole batches per thread (worker start ${started.seconds.toFixed(1)} s not counted); PyTorch intra-op threads ${threads}`, threads));

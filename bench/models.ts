@@ -3,6 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { foldedInference } from "../lib/backends/folded-inference";
 import { buildModel } from "../lib/models";
+import { activeBlasLabel, withoutBlas } from "../lib/backends/wasm-training/blas-products";
 import { withKernelVariant } from "../lib/backends/wasm-training/kernel-module";
 import { kernelVariant } from "../lib/backends/wasm-training/kernel-variant";
 import { DataParallel } from "../lib/parallel/data-parallel";
@@ -42,6 +43,8 @@ interface Round {
   parallelInfer?: StepTimes;
   /** Ours on the plain SIMD build of our kernels, when the relaxed (FMA) one runs: before/after FMA in one run. */
   plain?: { train: StepTimes; folded: StepTimes };
+  /** Ours with our wasm kernels computing the matrix products, when BLAS computes them otherwise: BLAS's gain in one run. */
+  noBlas?: { train: StepTimes; folded: StepTimes };
 }
 
 export interface OurTrainingStep {
@@ -105,6 +108,10 @@ async function setUpOurs(c: ModelCase, shares: number): Promise<{ round: () => P
         result.plain = await withKernelVariant("baseline", async () =>
           ({ train: timeSteps(trainStep, c.warmup, c.steps), folded: timeSteps(foldedStep, c.warmup, c.inferSteps) }));
       }
+      if (activeBlasLabel() && !c.micro) {
+        result.noBlas = await withoutBlas(async () =>
+          ({ train: timeSteps(trainStep, c.warmup, c.steps), folded: timeSteps(foldedStep, c.warmup, c.inferSteps) }));
+      }
       folded.dispose();
       if (pool) {
         result.parallel = await timeStepsAsync(parallelStep, c.warmup, c.steps);
@@ -153,7 +160,8 @@ export async function benchModels(cases: ModelCase[], rounds: number, shares: nu
       log(`  ${c.label} round ${i + 1}/${rounds}: train ${ips(oursRounds[i].train.wall)} vs ${ips(torchRounds[i].train.wall)} img/s, ` +
         `inference ${ips(oursRounds[i].infer.wall)} (folded BN ${ips(oursRounds[i].folded!.wall)}) vs ${ips(torchRounds[i].infer.wall)} img/s (ours vs PyTorch)` +
         (parallel ? `; train on ${shares} threads ${ips(oursRounds[i].parallel!.wall)} vs ${ips(torchRounds[i].parallel!.wall)}` : "") +
-        (oursRounds[i].plain ? `; ours on plain SIMD: train ${ips(oursRounds[i].plain!.train.wall)}, folded ${ips(oursRounds[i].plain!.folded.wall)}` : ""));
+        (oursRounds[i].plain ? `; ours on plain SIMD: train ${ips(oursRounds[i].plain!.train.wall)}, folded ${ips(oursRounds[i].plain!.folded.wall)}` : "") +
+        (oursRounds[i].noBlas ? `; ours without BLAS: train ${ips(oursRounds[i].noBlas!.train.wall)}, folded ${ips(oursRounds[i].noBlas!.folded.wall)}` : ""));
     }
     await ours.dispose();
     const rate = (rs: Round[], pick: (r: Round) => StepTimes) => rs.map((r) => BATCH / pick(r).wall);
@@ -173,6 +181,11 @@ export async function benchModels(cases: ModelCase[], rounds: number, shares: nu
       const note = "1 thread each; ours: the plain SIMD build of our kernels (no FMA), in turns with the relaxed one";
       result.rows.push(pairedRow(`${c.label} train, plain SIMD kernels (before FMA)`, "img/s", rate(oursRounds, (r) => r.plain!.train), rate(torchRounds, (r) => r.train), note));
       result.rows.push(pairedRow(`${c.label} inference, folded BN, plain SIMD kernels (before FMA)`, "img/s", rate(oursRounds, (r) => r.plain!.folded), rate(torchRounds, (r) => r.infer), note));
+    }
+    if (oursRounds[0].noBlas) {
+      const note = `1 thread each; ours: our wasm kernels computing the matrix products, in turns with ${activeBlasLabel()}`;
+      result.rows.push(pairedRow(`${c.label} train, our kernels' matrix products (no BLAS)`, "img/s", rate(oursRounds, (r) => r.noBlas!.train), rate(torchRounds, (r) => r.train), note));
+      result.rows.push(pairedRow(`${c.label} inference, folded BN, our kernels' matrix products (no BLAS)`, "img/s", rate(oursRounds, (r) => r.noBlas!.folded), rate(torchRounds, (r) => r.infer), note));
     }
   }
   return result;

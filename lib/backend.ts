@@ -2,6 +2,7 @@
 // tensorflow (GPU, then CPU bindings) > wasm > cpu, and says which one it took.
 // Set CHARID_BACKEND=tensorflow|wasm|cpu (or pass `force`) to choose one.
 import * as tf from "@tensorflow/tfjs";
+import { blasStatus, nativeBlas } from "./backends/blas";
 import { registerWasmTrainingKernels } from "./backends/wasm-training";
 import { kernelVariantLabel } from "./backends/wasm-training/kernel-variant";
 import type { WasmBackend } from "./backends/wasm-training/wasm-backend";
@@ -65,7 +66,9 @@ async function tryWasm(skipped: string[]): Promise<string | undefined> {
       registerWasmTrainingKernels();
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? kernelVariantLabel() : "no SIMD";
       const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "multi-threaded" : "1 thread";
-      return `CPU (wasm, ${simd}, ${threads})`;
+      const blas = nativeBlas();
+      if (!blas) skipped.push(`BLAS for the matrix products: ${blasStatus().replace(/^no BLAS: /, "")}`);
+      return `CPU (wasm, ${simd}, ${threads}${blas ? `; matrix products: ${blas.label}` : ""})`;
     }
     skipped.push("@tensorflow/tfjs-backend-wasm: did not initialise");
   } catch (error) {

@@ -2,12 +2,15 @@
 // registered, against the cpu backend's, over a grid of shapes, strides, paddings and
 // (for the depthwise kernels, called directly) dilations. With CHARID_HIGH_HEAP=1 the wasm heap
 // first grows past 2 GiB (test/helpers/high-heap.ts; test/wasm-high-heap.test.ts runs that). The
-// kernel build this process picked runs here; the last test runs this file with the other one.
+// kernel build this process picked runs here, with BLAS computing the matrix products where one is
+// loaded; the last tests run this file with the other build, and with our kernels' products.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { BLAS_ENV, blasStatus } from "../lib/backends/blas";
 import { registerWasmTrainingKernels } from "../lib/backends/wasm-training";
+import { activeBlasLabel } from "../lib/backends/wasm-training/blas-products";
 import { KERNEL_VARIANT_ENV, kernelVariant } from "../lib/backends/wasm-training/kernel-variant";
 import { withStockKernels } from "../lib/backends/wasm-training/stock-kernels";
 import { heapOffset, type WasmBackend } from "../lib/backends/wasm-training/wasm-backend";
@@ -139,6 +142,19 @@ test("conv2d gradients match the cpu backend", async () => {
       }
     }
   }
+});
+
+test("a convolution whose im2col matrix is over 4 Mi floats matches the cpu backend, forward and gradients", async () => {
+  // 2 x 64 x 64 output pixels x 648 taps: 5.3 Mi floats, so the filter gradient's BLAS products
+  // (conv2d-backprop-filter.ts) run in two blocks, the second adding to the first; the forward pass
+  // is one product per image (conv-gemm.ts).
+  const xShape: Shape4 = [2, 64, 64, 72];
+  const fShape: Shape4 = [3, 3, 72, 8];
+  const op = (x: tf.Tensor4D, f: tf.Tensor4D) => tf.conv2d(x, f, 1, "same");
+  const [x, f] = [randomTensor(xShape, 7001), randomTensor(fShape, 7002)];
+  const forward = (backend: Backend) => on(backend, () => [op(tf.tensor4d(x.values, x.shape), tf.tensor4d(f.values, f.shape))]);
+  assertClose((await forward("wasm"))[0], (await forward("cpu"))[0], "conv2d forward in blocks");
+  await compareGrads(`conv2d ${describeCase(xShape, fShape, 1, "same")}`, convGrads(op, x, f, 7003));
 });
 
 test("depthwiseConv2d gradients match the cpu backend, channel multipliers 1 to 3", async () => {
@@ -360,6 +376,16 @@ test("the same tests pass with the other build of the kernels (relaxed SIMD or b
   assert.match(run.stdout, new RegExp(`kernel build: ${other.variant}`));
 });
 
+test("the same tests pass with our kernels computing the matrix products (CHARID_BLAS=off)", (t) => {
+  if (variantForced() || highHeapMode() || process.env[BLAS_ENV]) return t.skip("this run tests one build");
+  if (!activeBlasLabel()) return t.skip(`the products are ours already (${blasStatus()})`);
+  const run = runTestFile(__filename, { [BLAS_ENV]: "off" });
+  assert.equal(run.status, 0, `${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+  assert.match(run.stdout, /# fail 0/);
+  assert.match(run.stdout, /matrix products: our kernels/);
+});
+
 test.after(() => {
+  console.log(`matrix products: ${activeBlasLabel() ?? "our kernels"}`);
   console.log(`kernel build: ${kernelVariant()}; largest relative error, wasm vs cpu gradients: ${worst.toExponential(2)}`);
 });

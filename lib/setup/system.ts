@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { DEFAULT_BLAS_LIBRARY } from "../backends/blas";
 
 /** An executable the project runs, with a cheap run of it that must succeed. */
 export interface Command {
@@ -96,6 +97,12 @@ function findFonts(names: readonly string[]): string[] {
   return names.map((name) => found.get(name) ?? `${roots[0]}/**/${name}`);
 }
 
+/** Where Debian installs a shared library for this machine's architecture (multiarch). */
+export function debianLibraryPath(file: string): string {
+  const triple = process.arch === "arm64" ? "aarch64-linux-gnu" : process.arch === "ia32" ? "i386-linux-gnu" : "x86_64-linux-gnu";
+  return `/usr/lib/${triple}/${file}`;
+}
+
 /** What `npm start` (and `npm run setup`) installs. */
 export const REQUIREMENTS: readonly Requirement[] = [
   {
@@ -131,6 +138,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
     debian: ["fontconfig-config"],
     elsewhere: "install fontconfig",
     files: () => ["/etc/fonts/fonts.conf"],
+  },
+  {
+    what: `OpenBLAS (${DEFAULT_BLAS_LIBRARY}), which computes the wasm backend's matrix products, most of a conv net's work, several times faster than wasm can`,
+    debian: ["libopenblas0-pthread"],
+    elsewhere: `install OpenBLAS as ${DEFAULT_BLAS_LIBRARY} (without it the wasm kernels compute the products, more slowly)`,
+    files: () => [debianLibraryPath(DEFAULT_BLAS_LIBRARY)],
   },
 ];
 

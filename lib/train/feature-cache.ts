@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { epochOrder, ImageBatches, type BatchImage, type ImageBatchOptions, type UInt8Cache } from "../data/batches";
 import type { InputConventionName } from "../data/input-convention";
 import { preprocessSpec } from "../data/preprocess";
+import { activeBlasLabel } from "../backends/wasm-training/blas-products";
 import { kernelVariant } from "../backends/wasm-training/kernel-variant";
 import { readBytesInto, writeFileAtomic, writeJsonAtomic } from "../io";
 import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
@@ -105,8 +106,9 @@ export function trunkDigest(trunk: tf.LayersModel): string {
 export function featureKey(digest: string, items: readonly BatchImage[], options: FeatureCacheOptions, draw: number): string {
   const hash = createHash("sha256");
   const augmenting = options.augment !== undefined;
-  // The kernels compute the features: the FMA build rounds differently from the plain one.
-  const kernels = tf.getBackend() === "wasm" ? kernelVariant() : tf.getBackend();
+  // The kernels compute the features: the FMA build rounds differently from the plain one, BLAS from both.
+  const blas = activeBlasLabel();
+  const kernels = tf.getBackend() === "wasm" ? `${kernelVariant()}${blas ? ` + ${blas}` : ""}` : tf.getBackend();
   hash.update(JSON.stringify({ format: FORMAT, digest, kernels, spec: preprocessSpec(options.size, options.convention, options.window), augment: options.augment ?? null, seed: augmenting ? (options.seed ?? 0) : null, draw: augmenting ? draw : 0 }));
   for (const { file } of items) {
     const stat = fs.statSync(file, { throwIfNoEntry: false });

@@ -1,10 +1,12 @@
-// BatchMatMul for wasm with a transposed operand and no batch: the stock kernel runs those
-// on a slow loop and only the untransposed product on XNNPACK, so transpose the operand
-// first. This is the gradient of a dense layer (x^T * dy and dy * W^T).
+// BatchMatMul for wasm with a transposed operand and no batch, the gradients of a dense layer
+// (x^T * dy and dy * W^T): BLAS's product when one is loaded (../blas.ts). Without it the operand is
+// transposed first: the stock kernel runs those products on a slow loop and only the untransposed
+// one on XNNPACK.
 import { BatchMatMul, Transpose, util } from "@tensorflow/tfjs-core";
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import { blasActive, heapGemm } from "./blas-products";
 import { runStockKernel } from "./stock-kernels";
-import type { WasmBackend } from "./wasm-backend";
+import { heapOffset, type WasmBackend } from "./wasm-backend";
 
 type Args = { inputs: { a: TensorInfo; b: TensorInfo }; backend: WasmBackend; attrs: BatchMatMulAttrs };
 
@@ -21,11 +23,19 @@ function swapLastAxes(backend: WasmBackend, x: TensorInfo): TensorInfo {
 function batchMatMul(args: Args): TensorInfo {
   const { inputs: { a, b }, backend, attrs: { transposeA, transposeB } } = args;
   const unbatched = (t: TensorInfo) => t.shape.length >= 2 && util.sizeFromShape(t.shape.slice(0, -2)) === 1;
-  if ((!transposeA && !transposeB) || a.dtype !== "float32" || b.dtype !== "float32" || !unbatched(a) || !unbatched(b)) {
-    return runStockKernel(BatchMatMul, backend, args.inputs, args.attrs as unknown as NamedAttrMap);
-  }
+  const ours = a.dtype === "float32" && b.dtype === "float32" && unbatched(a) && unbatched(b);
   const [m, k] = transposeA ? a.shape.slice(-2).reverse() : a.shape.slice(-2);
   const n = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  // Only the transposed products, a dense layer's gradients: an untransposed one may be a forward pass,
+  // where a whole batch in one BLAS call could round an image's row differently by batch (see conv-gemm.ts).
+  if (ours && (transposeA || transposeB) && blasActive() && m * n * k > 0) {
+    const out = backend.makeOutput([...(a.shape.length > b.shape.length ? a : b).shape.slice(0, -2), m, n], "float32");
+    heapGemm(backend, { m, n, k, a: heapOffset(backend, a), transA: transposeA, b: heapOffset(backend, b), transB: transposeB, c: heapOffset(backend, out) });
+    return out;
+  }
+  if ((!transposeA && !transposeB) || !ours) {
+    return runStockKernel(BatchMatMul, backend, args.inputs, args.attrs as unknown as NamedAttrMap);
+  }
   const direct = (transposeA ? m * k : 0) + (transposeB ? n * k : 0);
   const swapped = (transposeA ? 0 : m * k) + (transposeB ? 0 : n * k) + m * n;
   const temporaries: TensorInfo[] = [];

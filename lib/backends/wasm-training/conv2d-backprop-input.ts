@@ -1,11 +1,13 @@
 // Conv2DBackpropInput for wasm. The stock kernel is a plain loop nest. Pointwise (1x1,
 // stride 1, unpadded) convolutions, which carry most of MobileNetV2's backward pass, become
-// one matrix product dx = dy * W^T: ours (c/conv_gemm.c) on the relaxed-SIMD build when the input
-// channels are a multiple of 4, else the backend's XNNPACK matMul; other NHWC convolutions
+// one matrix product dx = dy * W^T: BLAS's when one is loaded (../blas.ts), else ours
+// (c/conv_gemm.c) on the relaxed-SIMD build when the input channels are a multiple of 4, else the
+// backend's XNNPACK matMul; other NHWC convolutions
 // run our register-blocked C kernel; NCHW, and a dy whose shape is not the convolution's
 // output shape (conv2dTranspose allows that), go to the stock kernel.
 import { backend_util, BatchMatMul, Conv2DBackpropInput, util } from "@tensorflow/tfjs-core";
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import { blasActive, heapGemm } from "./blas-products";
 import { activeKernelVariant, trainingKernels } from "./kernel-module";
 import { runStockKernel } from "./stock-kernels";
 import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
@@ -21,6 +23,11 @@ function isPointwise(info: backend_util.Conv2DInfo): boolean {
 function pointwise(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { inChannels, outChannels } = info;
   const pixels = info.batchSize * info.inHeight * info.inWidth;
+  if (pixels > 0 && blasActive()) {
+    const dx = backend.makeOutput(info.inShape, "float32");
+    heapGemm(backend, { m: pixels, n: inChannels, k: outChannels, a: heapOffset(backend, dy), b: heapOffset(backend, filter), transB: true, c: heapOffset(backend, dx) });
+    return dx;
+  }
   // Both matrix products want W^T as a plain [outChannels][inChannels] matrix: transpose the (small) filter.
   const transpose = (to: number) => {
     const heap = backend.wasm.HEAPF32;

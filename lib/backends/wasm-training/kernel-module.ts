@@ -25,6 +25,8 @@ export interface TrainingKernels {
   depthwise3x3_f32(x: Pointer, filter: Pointer, bias: Pointer, out: Pointer, ...shapeAndClamp: number[]): void;
   pointwise_conv_f32(x: Pointer, filter: Pointer, bias: Pointer, packed: Pointer, out: Pointer, ...shapeAndClamp: number[]): void;
   conv_gemm_f32(x: Pointer, filter: Pointer, bias: Pointer, packed: Pointer, rows: Pointer, out: Pointer, ...shapeAndClamp: number[]): void;
+  im2col_rows_f32(x: Pointer, rows: Pointer, first: number, end: number, ...shape: number[]): void;
+  bias_clamp_f32(out: Pointer, bias: Pointer, rows: number, cols: number, min: number, max: number): void;
   sum_leading_axes(x: Pointer, out: Pointer, rows: number, cols: number, scale: number): void;
   binary_f32(a: Pointer, aRowStep: number, aColStep: number, b: Pointer, bRowStep: number, bColStep: number,
     out: Pointer, rows: number, cols: number, op: number): void;

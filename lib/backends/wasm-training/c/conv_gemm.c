@@ -160,3 +160,30 @@ EXPORT(conv_gemm_f32)(const float *x, const float *w, const float *bias, float *
     }
   }
 }
+
+// Rows [m0, m_end) of the whole im2col matrix (K = filter_h * filter_w * channels columns) into `a`,
+// for a product computed elsewhere (BLAS, lib/backends/blas.ts).
+EXPORT(im2col_rows_f32)(const float *x, float *a, size_t m0, size_t m_end, size_t batch, size_t in_h, size_t in_w,
+                        size_t channels, size_t out_h, size_t out_w, size_t filter_h, size_t filter_w, size_t stride_h,
+                        size_t stride_w, size_t dilation_h, size_t dilation_w, int pad_top, int pad_left) {
+  const ConvShape s = {batch,    in_h,     in_w,       channels,   out_h,   out_w,   filter_h,
+                       filter_w, stride_h, stride_w,   dilation_h, dilation_w, pad_top, pad_left};
+  const size_t K = filter_h * filter_w * channels;
+  gather_rows(x, &s, a, m0, m_end, 0, K);
+}
+
+// out[M][N] = clamp(out + bias), bias 0 for none: the epilogue of a product computed elsewhere.
+EXPORT(bias_clamp_f32)(float *out, const float *bias, size_t M, size_t N, float min_value, float max_value) {
+  const f4 lo = wasm_f32x4_splat(min_value), hi = wasm_f32x4_splat(max_value);
+  for (size_t m = 0; m < M; m++, out += N) {
+    size_t n = 0;
+    for (; n + 4 <= N; n += 4) {
+      const f4 v = bias ? wasm_f32x4_add(f4_load(out + n), f4_load(bias + n)) : f4_load(out + n);
+      f4_store(out + n, clamp4(v, lo, hi));
+    }
+    for (; n < N; n++) {
+      const float v = out[n] + (bias ? bias[n] : 0.0f);
+      out[n] = v < min_value ? min_value : v > max_value ? max_value : v;
+    }
+  }
+}
