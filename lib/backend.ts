@@ -66,9 +66,8 @@ async function tryWasm(skipped: string[]): Promise<string | undefined> {
       registerWasmTrainingKernels();
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? kernelVariantLabel() : "no SIMD";
       const threads = tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT") ? "multi-threaded" : "1 thread";
-      const blas = nativeBlas();
-      if (!blas) skipped.push(`BLAS for the matrix products: ${blasStatus().replace(/^no BLAS: /, "")}`);
-      return `CPU (wasm, ${simd}, ${threads}${blas ? `; matrix products: ${blas.label}` : ""})`;
+      const products = nativeBlas()?.label ?? `our kernels, ${blasStatus()}`;
+      return `CPU (wasm, ${simd}, ${threads}; matrix products: ${products})`;
     }
     skipped.push("@tensorflow/tfjs-backend-wasm: did not initialise");
   } catch (error) {

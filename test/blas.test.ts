@@ -1,7 +1,8 @@
 // OpenBLAS through koffi, in place on a wasm heap (lib/backends/blas.ts): the products against a
 // plain loop, every transpose, beta; the library the setup installs is found; a BLAS asked for by
 // name that cannot be loaded is an error with the fix; CHARID_BLAS=off leaves the products to our
-// kernels. The kernels that call it are checked against the cpu backend in wasm-kernels.test.ts.
+// kernels, and selectBackend says which computes the products. The kernels that call it are checked
+// against the cpu backend in wasm-kernels.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -87,4 +88,15 @@ test("on an AMD CPU with AVX-512 OpenBLAS runs its AVX-512 kernels unless OPENBL
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /SkylakeX kernels/);
   assert.match(statusIn({ OPENBLAS_CORETYPE: "Haswell" }).stdout, /Haswell kernels/);
+});
+
+test("selectBackend says what computes the matrix products, and why not BLAS when it is off", () => {
+  const line = (env: Record<string, string>) => {
+    const script = `require("./lib/backend").selectBackend("wasm")`;
+    const run = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+    assert.equal(run.status, 0, run.stderr);
+    return /^tfjs backend: .*$/m.exec(run.stdout)?.[0] ?? run.stdout;
+  };
+  assert.match(line({ [BLAS_ENV]: "off" }), /; matrix products: our kernels, no BLAS: CHARID_BLAS=off\)$/);
+  if (nativeBlas()) assert.match(line({}), /; matrix products: OpenBLAS \S+, \w+ kernels\)$/);
 });

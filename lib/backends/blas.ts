@@ -1,9 +1,9 @@
 // OpenBLAS for the wasm backend's matrix products: 1x1 convolutions (most of a MobileNet's
-// multiply-adds, forward and backward) and dense layers. wasm's 128-bit SIMD keeps our own kernels
-// near 16-19 GMAC/s a core; OpenBLAS's sgemm reaches 40-50 on the same core with AVX2 and 60-90 with
-// AVX-512 (`npm run bench -- --only kernels`). It is called through koffi, a C FFI that ships
-// prebuilt in its npm package, in place on the wasm heap: tensors are neither copied nor moved.
-// Without the library (or with CHARID_BLAS=off) our wasm kernels compute everything, as before.
+// multiply-adds, forward and backward), the im2col products of other convolutions and dense layers'
+// gradients. wasm's 128-bit SIMD keeps our own kernels near 16-19 GMAC/s a core; OpenBLAS's sgemm
+// runs natively, with AVX2 or AVX-512. It is called through koffi, a C FFI that ships prebuilt in
+// its npm package, in place on the wasm heap: tensors are neither copied nor moved. Without the
+// library (or with CHARID_BLAS=off) our wasm kernels compute everything, as before.
 import * as fs from "node:fs";
 
 type Koffi = typeof import("koffi");
