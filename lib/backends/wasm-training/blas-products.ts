@@ -15,13 +15,12 @@ export function activeBlasLabel(): string | undefined {
   return disabled ? undefined : nativeBlas()?.label;
 }
 
-/** C = op(A) op(B) + beta C on byte offsets into the backend's heap; false (nothing done) without BLAS. */
-export function heapGemm(backend: WasmBackend, call: GemmCall): boolean {
+/** C = op(A) op(B) + beta C on byte offsets into the backend's heap, by BLAS; callers check blasActive() first. */
+export function heapGemm(backend: WasmBackend, call: GemmCall): void {
   const blas = disabled ? undefined : nativeBlas();
-  if (!blas) return false;
+  if (!blas) throw new Error("heapGemm: no BLAS is active (check blasActive() first)");
   // Read the heap's buffer only now: an allocation may have grown the memory, which detaches the old one.
   blas.gemm(backend.wasm.HEAPU8.buffer as ArrayBuffer, call);
-  return true;
 }
 
 /**

@@ -8,7 +8,8 @@
 import { backend_util, Conv2D, FusedConv2D, util } from "@tensorflow/tfjs-core";
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import { convKernel, isChannelBias, type ConvAttrs, type ConvInputs } from "./fused-conv";
-import { heapGemm, blasActive } from "./blas-products";
+import { blasActive, heapGemm } from "./blas-products";
+import { isPointwise } from "./conv-shapes";
 import { trainingKernels } from "./kernel-module";
 import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
 
@@ -64,9 +65,7 @@ function convGemm(inputs: ConvInputs, backend: WasmBackend, attrs: ConvAttrs, cl
     x.shape as Shape4, filter.shape as Shape4, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode);
   const outChannels = info.outChannels;
   if (!isChannelBias(bias, outChannels) || info.outHeight < 0 || info.outWidth < 0) return undefined;
-  const { top, bottom, left, right } = info.padInfo;
-  const pointwise = info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
-    top === 0 && bottom === 0 && left === 0 && right === 0;
+  const pointwise = isPointwise(info);
   if (blasActive()) {
     const out = backend.makeOutput(info.outShape, "float32");
     if (util.sizeFromShape(info.outShape) > 0) blasConv(backend, info, pointwise, inputs, out, clamp);
@@ -89,7 +88,7 @@ function convGemm(inputs: ConvInputs, backend: WasmBackend, attrs: ConvAttrs, cl
       kernels.conv_gemm_f32(xAt, filterAt, biasAt, packed, rows, outAt,
         info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, outChannels,
         info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-        top, left, ...clamp);
+        info.padInfo.top, info.padInfo.left, ...clamp);
     }
   } finally {
     backend.wasm._free(packed);

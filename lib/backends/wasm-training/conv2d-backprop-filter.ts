@@ -3,7 +3,7 @@
 // convolution is 1x1, stride 1, unpadded, where x is the matrix itself), else our C kernel.
 import { backend_util, Conv2DBackpropFilter } from "@tensorflow/tfjs-core";
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
-import { assertDyMatches } from "./conv-shapes";
+import { assertDyMatches, isPointwise } from "./conv-shapes";
 import { blasActive, heapGemm } from "./blas-products";
 import { trainingKernels } from "./kernel-module";
 import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
@@ -11,16 +11,17 @@ import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
 /** Floats of im2col rows gathered per BLAS product (16 MiB of scratch). */
 const BLAS_GATHERED_FLOATS = 4 * 2 ** 20;
 
-/** dW by BLAS, or false (nothing done) without one. */
+/** dW by BLAS, or false (nothing done) when none is active. */
 function blasFilterGrad(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, dw: TensorInfo, info: backend_util.Conv2DInfo): boolean {
   if (!blasActive()) return false;
   const k = info.filterHeight * info.filterWidth * info.inChannels;
   const n = info.outChannels;
   const pixels = info.batchSize * info.outHeight * info.outWidth;
   const [xAt, dyAt, dwAt] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw)];
-  const { top, bottom, left, right } = info.padInfo;
-  const pointwise = k === info.inChannels && info.strideHeight === 1 && info.strideWidth === 1 && top + bottom + left + right === 0;
-  if (pointwise) return heapGemm(backend, { m: k, n, k: pixels, a: xAt, transA: true, b: dyAt, c: dwAt });
+  if (isPointwise(info)) {
+    heapGemm(backend, { m: k, n, k: pixels, a: xAt, transA: true, b: dyAt, c: dwAt });
+    return true;
+  }
   const block = Math.max(1, Math.min(pixels, Math.floor(BLAS_GATHERED_FLOATS / k)));
   const rows = allocateScratch(backend, 4 * block * k);
   try {
@@ -28,7 +29,8 @@ function blasFilterGrad(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, dw:
       const end = Math.min(pixels, first + block);
       trainingKernels(backend).im2col_rows_f32(xAt, rows, first, end,
         info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, top, left);
+        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+        info.padInfo.top, info.padInfo.left);
       heapGemm(backend, { m: k, n, k: end - first, a: rows, transA: true, b: dyAt + 4 * first * n, c: dwAt, beta: first === 0 ? 0 : 1 });
     }
   } finally {

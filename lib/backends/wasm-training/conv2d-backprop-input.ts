@@ -8,17 +8,12 @@
 import { backend_util, BatchMatMul, Conv2DBackpropInput, util } from "@tensorflow/tfjs-core";
 import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { blasActive, heapGemm } from "./blas-products";
+import { isPointwise } from "./conv-shapes";
 import { activeKernelVariant, trainingKernels } from "./kernel-module";
 import { runStockKernel } from "./stock-kernels";
 import { allocateScratch, heapOffset, type WasmBackend } from "./wasm-backend";
 
 type Args = { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackend; attrs: Conv2DBackpropInputAttrs };
-
-function isPointwise(info: backend_util.Conv2DInfo): boolean {
-  const { padInfo } = info;
-  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
-    padInfo.top === 0 && padInfo.bottom === 0 && padInfo.left === 0 && padInfo.right === 0;
-}
 
 function pointwise(backend: WasmBackend, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { inChannels, outChannels } = info;
