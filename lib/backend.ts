@@ -3,6 +3,7 @@
 // Set CHARID_BACKEND=tensorflow|wasm|cpu (or pass `force`) to choose one.
 import * as tf from "@tensorflow/tfjs";
 import { blasStatus, nativeBlas } from "./backends/blas";
+import { adviseHugePagesOnGrowth } from "./backends/huge-pages";
 import { registerWasmTrainingKernels } from "./backends/wasm-training";
 import { kernelVariantLabel } from "./backends/wasm-training/kernel-variant";
 import type { WasmBackend } from "./backends/wasm-training/wasm-backend";
@@ -62,6 +63,7 @@ async function tryTensorflow(skipped: string[]): Promise<string | undefined> {
 async function tryWasm(skipped: string[]): Promise<string | undefined> {
   try {
     require("@tensorflow/tfjs-backend-wasm");
+    adviseHugePagesOnGrowth();
     if (await withoutNewProcessHandlers(() => tf.setBackend("wasm"))) {
       registerWasmTrainingKernels();
       const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? kernelVariantLabel() : "no SIMD";

@@ -13,7 +13,7 @@ import sharp from "sharp";
 import { selectBackend } from "../lib/backend";
 import type { BatchImage } from "../lib/data";
 import { buildBackbone, freezeBefore, loadNsfwjsBackbone, splitAtFreezePoint } from "../lib/models";
-import { defaultShares } from "../lib/parallel/parallel-trunk";
+import { defaultShares, SharedParallelTrunk } from "../lib/parallel/parallel-trunk";
 import { extractFeatures, predictFiles, type FeatureCacheOptions } from "../lib/train";
 
 before(async () => {
@@ -73,6 +73,29 @@ test("2-thread extraction gives the same bytes for a Keras trunk (nsfwjs Incepti
   freezeBefore(model, "mixed.10");
   const { trunk } = splitAtFreezePoint(model)!;
   await compareShares(trunk, items, { dir: "", size: 75, convention: "unit", batchSize: 2 }, 0, "inception_v3 at mixed.10");
+  model.dispose();
+});
+
+test("threads shared by several extractions (a source's draws and windows) give the bytes of threads started for each, and stop on close", async () => {
+  const items = await writeImages(fs.mkdtempSync(path.join(os.tmpdir(), "charid-par-shared-")), 9);
+  const model = await buildBackbone("mobilenet_v2", 3, { inputSize: 32, seed: 6, widthMultiplier: 0.35 });
+  freezeBefore(model, "features.15");
+  const { trunk } = splitAtFreezePoint(model)!;
+  const options = { dir: "", size: 32, batchSize: 2, seed: 3, augment: { brightness: 0.3 }, draws: 2 };
+  const threads = new SharedParallelTrunk(trunk, 2);
+  const runner = await threads.runner();
+  for (const draw of [0, 1]) {
+    const shared = await extractFeatures(trunk, items, { ...options, threads }, draw);
+    const own = await extractFeatures(trunk, items, { ...options, shares: 2 }, draw);
+    assert.equal(shared.threads, 2);
+    assert.deepEqual(shared.failed, own.failed);
+    assertSameBytes(own.data, shared.data, `draw ${draw} on shared threads`);
+    assert.equal(await threads.runner(), runner, "the second extraction reuses the threads of the first");
+  }
+  await threads.close();
+  await assert.rejects(runner.run((async function* () {})(), () => undefined), /closed/);
+  const other = new SharedParallelTrunk(model, 2);
+  await assert.rejects(extractFeatures(trunk, items, { ...options, threads: other }, 0), /another trunk/);
   model.dispose();
 });
 

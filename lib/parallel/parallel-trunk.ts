@@ -145,3 +145,28 @@ export class ParallelTrunk {
     await Promise.all(this.workers.map((w) => w.thread.terminate()));
   }
 }
+
+/**
+ * One ParallelTrunk for several runs over the same frozen trunk (e.g. a training set's draws and the
+ * validation windows), started by the first run that needs it and kept until close(): each new
+ * worker costs a start and a slow first batch (its heap's pages touched for the first time).
+ */
+export class SharedParallelTrunk {
+  private started?: Promise<ParallelTrunk>;
+
+  constructor(
+    readonly trunk: tf.LayersModel,
+    readonly shares: number,
+  ) {}
+
+  runner(): Promise<ParallelTrunk> {
+    this.started ??= ParallelTrunk.start(this.trunk, this.shares);
+    return this.started;
+  }
+
+  async close(): Promise<void> {
+    const started = this.started;
+    this.started = undefined;
+    if (started) await (await started).close();
+  }
+}

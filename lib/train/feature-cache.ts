@@ -15,7 +15,7 @@ import { preprocessSpec } from "../data/preprocess";
 import { activeBlasLabel } from "../backends/wasm-training/blas-products";
 import { kernelVariant } from "../backends/wasm-training/kernel-variant";
 import { readBytesInto, writeFileAtomic, writeJsonAtomic } from "../io";
-import { defaultShares, ParallelTrunk } from "../parallel/parallel-trunk";
+import { defaultShares, ParallelTrunk, type SharedParallelTrunk } from "../parallel/parallel-trunk";
 import { progress } from "../progress";
 import type { Batch, BatchSource } from "./batch-source";
 
@@ -43,6 +43,8 @@ export interface FeatureCacheOptions {
    * and 2 or more batches, else 1 (see defaultShares).
    */
   shares?: number;
+  /** Threads kept for several extractions over this trunk (then `shares` is theirs); default: started for this one. */
+  threads?: SharedParallelTrunk;
   /** Names the set in progress lines, e.g. "train". */
   label?: string;
   /** Decoded images kept between extractions (e.g. shared by the runs of a sweep). */
@@ -168,7 +170,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
   const rowSize = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(items.length * rowSize);
   const batchSize = options.batchSize ?? 32;
-  const shares = options.shares ?? defaultShares(Math.ceil(items.length / batchSize));
+  const shares = options.threads?.shares ?? options.shares ?? defaultShares(Math.ceil(items.length / batchSize));
   const draws = options.augment ? (options.draws ?? 1) : 1;
   const label = `${options.label ?? "images"}${draws > 1 ? ` (draw ${draw + 1}/${draws})` : ""}${shares > 1 ? `, ${shares} threads` : ""}`;
   const bar = progress(`trunk features: ${label}`, items.length, "images");
@@ -185,7 +187,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     onError: "flag",
     warn: () => undefined, // listed in `failed`; training skips them with its own warning
   });
-  const failed = await trunkRowsInto(trunk, batches, shares, data, bar);
+  const failed = await trunkRowsInto(trunk, batches, shares, data, bar, options.threads);
   bar.finish(failed.length ? `${failed.length} could not be decoded` : undefined);
   return { key, shape, count: items.length, data, failed, fromDisk: false, seconds: (Date.now() - started) / 1000, threads: shares };
 }
@@ -193,6 +195,7 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
 /**
  * Runs `trunk` over `batches` on `shares` threads (ParallelTrunk), writing each image's output row
  * into `data` at its index; returns the indices of the images that could not be decoded, sorted.
+ * With `threads` (a SharedParallelTrunk over `trunk`), its threads run it and stay open.
  */
 export async function trunkRowsInto(
   trunk: tf.LayersModel,
@@ -200,11 +203,13 @@ export async function trunkRowsInto(
   shares: number,
   data: Float32Array,
   bar: { update(done: number): void },
+  threads?: SharedParallelTrunk,
 ): Promise<number[]> {
   const rowSize = (trunk.outputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const failed: number[] = [];
   let done = 0;
-  const runner = await ParallelTrunk.start(trunk, shares);
+  if (threads && threads.trunk !== trunk) throw new Error("trunkRowsInto: the shared threads run another trunk");
+  const runner = threads ? await threads.runner() : await ParallelTrunk.start(trunk, shares);
   try {
     await runner.run(batches, (batch, values) => {
       batch.y.dispose();
@@ -213,7 +218,7 @@ export async function trunkRowsInto(
       bar.update((done += batch.indices.length));
     });
   } finally {
-    await runner.close();
+    if (!threads) await runner.close();
   }
   return failed.sort((a, b) => a - b);
 }

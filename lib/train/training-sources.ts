@@ -9,6 +9,7 @@ import type { ModelInput } from "../data/input-convention";
 import { checkWindows } from "../data/preprocess";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
 import { splitAtFreezePoint } from "../models/split";
+import { defaultShares, SharedParallelTrunk } from "../parallel/parallel-trunk";
 import { cachedFeatureSource, trunkDigest, type FeatureSource } from "./feature-cache";
 import type { BatchSource } from "./batch-source";
 import { imageSource, labelledItems, multiViewSource } from "./sources";
@@ -44,7 +45,7 @@ export interface TrainingSourceOptions {
   cacheBytes?: number;
   /** Names the sets in progress lines: "<label> train", "<label> valid". */
   label?: string;
-  /** Threads extracting features (default: see defaultShares in lib/parallel/parallel-trunk.ts). */
+  /** Threads extracting features, kept for every draw and window (default: see defaultShares in lib/parallel/parallel-trunk.ts). */
   shares?: number;
 }
 
@@ -85,14 +86,21 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
   const epochs = Math.max(1, options.epochs);
   const draws = Math.min(options.draws || epochs, epochs);
   const prefix = options.label ? `${options.label} ` : "";
-  const base = { dir: options.featureCache!, ...net.input, batchSize, seed, decodeCache, digest: trunkDigest(split.trunk), shares: options.shares };
+  // One set of extraction threads for every draw and window (started only if one is not cached).
+  const threads = new SharedParallelTrunk(split.trunk, options.shares ?? defaultShares(Math.ceil(trainImages.length / batchSize)));
+  const base = { dir: options.featureCache!, ...net.input, batchSize, seed, decodeCache, digest: trunkDigest(split.trunk), threads };
   // The final retrain's list is the training set, then the validation images: the training set's cached rows serve.
   const cachedPrefix = mergeValidation ? labelledItems(manifest, manifest.train) : undefined;
-  const train = await cachedFeatureSource(split.trunk, labelledItems(manifest, trainImages), { ...base, shuffle: true, augment, draws, label: `${prefix}train`, cachedPrefix });
+  let train: FeatureSource;
   const validViews: FeatureSource[] = [];
-  for (const window of mergeValidation ? [] : windows) {
-    const label = `${prefix}valid${windows.length > 1 ? ` window ${window}` : ""}`;
-    validViews.push(await cachedFeatureSource(split.trunk, labelledItems(manifest, validImages), { ...base, window, label }));
+  try {
+    train = await cachedFeatureSource(split.trunk, labelledItems(manifest, trainImages), { ...base, shuffle: true, augment, draws, label: `${prefix}train`, cachedPrefix });
+    for (const window of mergeValidation ? [] : windows) {
+      const label = `${prefix}valid${windows.length > 1 ? ` window ${window}` : ""}`;
+      validViews.push(await cachedFeatureSource(split.trunk, labelledItems(manifest, validImages), { ...base, window, label }));
+    }
+  } finally {
+    await threads.close();
   }
   const valid = validViews.length ? multiViewSource(validViews) : undefined;
   const validSeconds = validViews.reduce((sum, view) => sum + view.extractSeconds, 0);
