@@ -1,10 +1,11 @@
 // Transparent huge pages for wasm heaps. Every page of a wasm heap is touched for the first time
-// when the heap grows into it, and on the virtual machines this project was measured on a first
-// touch costs about 12 µs per 4 KiB page: 2.9 s per GiB, which each new thread's heap pays again
-// (notebook 05's heap reaches 1.5 GiB, and each extraction worker's about 0.7 GiB). With huge pages
-// the kernel maps 2 MiB at a time: 92 ms for the same GiB. Linux gives anonymous memory huge pages
-// only where a process asks (madvise) unless the machine is set to "always"; V8 does not ask, so the
-// heap is advised here after each growth. Elsewhere, or where the kernel refuses, nothing changes.
+// when the heap grows into it, and on the virtual machines this project was measured on, writing a
+// fresh GiB once took 3.9 s in 4 KiB pages and 2.1 s with huge pages (`npm run bench:pages`), which
+// each new thread's heap pays again (notebook 05's heap reaches 1.5 GiB, and each extraction
+// worker's about 0.7 GiB). With huge pages the kernel maps 2 MiB at a time. Linux gives anonymous
+// memory huge pages only where a process asks (madvise) unless the machine is set to "always"; V8
+// does not ask, so the heap is advised here after each growth. Elsewhere, or where the kernel
+// refuses, nothing changes.
 type Koffi = typeof import("koffi");
 
 /** Set to "off" to leave wasm heaps on the kernel's default pages. */

@@ -187,29 +187,29 @@ export async function extractFeatures(trunk: tf.LayersModel, items: readonly Bat
     onError: "flag",
     warn: () => undefined, // listed in `failed`; training skips them with its own warning
   });
-  const failed = await trunkRowsInto(trunk, batches, shares, data, bar, options.threads);
+  const failed = await trunkRowsInto(trunk, batches, options.threads ?? shares, data, bar);
   bar.finish(failed.length ? `${failed.length} could not be decoded` : undefined);
   return { key, shape, count: items.length, data, failed, fromDisk: false, seconds: (Date.now() - started) / 1000, threads: shares };
 }
 
 /**
- * Runs `trunk` over `batches` on `shares` threads (ParallelTrunk), writing each image's output row
- * into `data` at its index; returns the indices of the images that could not be decoded, sorted.
- * With `threads` (a SharedParallelTrunk over `trunk`), its threads run it and stay open.
+ * Runs `trunk` over `batches` on `threads` threads (ParallelTrunk, closed afterwards), or on a
+ * SharedParallelTrunk over `trunk` (left open), writing each image's output row into `data` at its
+ * index; returns the indices of the images that could not be decoded, sorted.
  */
 export async function trunkRowsInto(
   trunk: tf.LayersModel,
   batches: AsyncIterable<{ x: tf.Tensor; y: tf.Tensor; indices: number[]; failed: number[] }>,
-  shares: number,
+  threads: number | SharedParallelTrunk,
   data: Float32Array,
   bar: { update(done: number): void },
-  threads?: SharedParallelTrunk,
 ): Promise<number[]> {
   const rowSize = (trunk.outputs[0].shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const failed: number[] = [];
   let done = 0;
-  if (threads && threads.trunk !== trunk) throw new Error("trunkRowsInto: the shared threads run another trunk");
-  const runner = threads ? await threads.runner() : await ParallelTrunk.start(trunk, shares);
+  const own = typeof threads === "number";
+  if (!own && threads.trunk !== trunk) throw new Error("trunkRowsInto: the shared threads run another trunk");
+  const runner = own ? await ParallelTrunk.start(trunk, threads) : await threads.runner();
   try {
     await runner.run(batches, (batch, values) => {
       batch.y.dispose();
@@ -218,7 +218,7 @@ export async function trunkRowsInto(
       bar.update((done += batch.indices.length));
     });
   } finally {
-    if (!threads) await runner.close();
+    if (own) await runner.close();
   }
   return failed.sort((a, b) => a - b);
 }
