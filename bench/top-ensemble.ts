@@ -1,10 +1,12 @@
 // npm run bench:ensemble -- what an ensemble of tops costs and gains when they share one frozen trunk:
 // notebook 05's main-job recipe (nsfwjs MobileNetV2 @224, top from block.10, 3 brightness draws
-// cached under seed 42, 6 epochs of one cycle, 3 validation windows) trained `--members` times on the
+// cached under seed 42, 6 epochs of one cycle, the main job's label smoothing, 3 validation windows)
+// trained `--members` times on the
 // same cached features, member k with the head initialised from seed 42 + k and the batches in
 // another order, so only the first member's extraction is paid. After each member: its validation
 // and answer-key accuracy, and those of the average of the members so far.
 //   npm run bench:ensemble -- --members 3      (after npm start, which caches seed 42's features)
+//   npm run bench:ensemble -- --members 3 --label-smoothing 0   (another label smoothing)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { selectBackend } from "../lib/backend";
@@ -36,9 +38,14 @@ function accuracy(probabilities: Float32Array, labels: ArrayLike<number>, classe
   return right / labels.length;
 }
 
+function option(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : undefined;
+}
+
 async function main(): Promise<void> {
-  const at = process.argv.indexOf("--members");
-  const members = at > 0 ? Number(process.argv[at + 1]) : 3;
+  const members = Number(option("members") ?? 3);
+  const labelSmoothing = Number(option("label-smoothing") ?? MAIN_JOB_PARAMS["05"].labelSmoothing ?? 0);
   if (!fs.existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: run npm start (or notebook 01) first`);
   await selectBackend();
   const manifest = readManifest(MANIFEST);
@@ -47,7 +54,7 @@ async function main(): Promise<void> {
   const testFiles = (await scanTestImages(manifest.root)).files.map((file) => path.join(manifest.root, file));
   const answers = readAnswerKey(path.join(manifest.root, "test_answers.csv"));
   const truth = testFiles.map((file) => classes.indexOf(answers.get(imageId(file)) ?? ""));
-  console.log(`${cpuModel()}; ${members} tops on one trunk's cached features, ${epochs} epochs each`);
+  console.log(`${cpuModel()}; ${members} tops on one trunk's cached features, ${epochs} epochs each, label smoothing ${labelSmoothing}`);
   let validSum: Float32Array | undefined;
   let testSum: Float32Array | undefined;
   for (let k = 0; k < members; k++) {
@@ -59,7 +66,7 @@ async function main(): Promise<void> {
     });
     const learner = new Learner({
       model: net.model, top: sources.top, groups: groupsByPath(net.model, RATES), train: reordered(sources.train, k), valid: sources.valid, classes,
-      parallel: { shares: defaultTrainingThreads() },
+      parallel: { shares: defaultTrainingThreads() }, labelSmoothing,
     });
     await fitSchedule(learner, epochs, { schedule: "one-cycle", rates: RATES, oneCyclePeak: 2, phaseEpochs: [epochs], lowerRates: [] });
     const valid = await learner.evaluate(sources.valid!);
