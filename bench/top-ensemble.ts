@@ -1,9 +1,8 @@
 // npm run bench:ensemble -- what an ensemble of tops costs and gains when they share one frozen trunk:
 // notebook 05's main-job recipe (nsfwjs MobileNetV2 @224, top from block.10, 3 brightness draws
 // cached under seed 42, 6 epochs of one cycle, the main job's label smoothing, 3 validation windows)
-// trained `--members` times on the
-// same cached features, member k with the head initialised from seed 42 + k and the batches in
-// another order, so only the first member's extraction is paid. After each member: its validation
+// trained `--members` times on the same cached features, member k with the head initialised from
+// seed 42 + k and the batches in another order, so only the first member's extraction is paid. After each member: its validation
 // and answer-key accuracy, and those of the average of the members so far.
 //   npm run bench:ensemble -- --members 3      (after npm start, which caches seed 42's features)
 //   npm run bench:ensemble -- --members 3 --label-smoothing 0   (another label smoothing)
