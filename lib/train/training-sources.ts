@@ -8,6 +8,7 @@ import { UInt8Cache } from "../data/batches";
 import type { ModelInput } from "../data/input-convention";
 import { checkWindows } from "../data/preprocess";
 import { trainingImages, validationImages, type SplitManifest } from "../data/manifest";
+import type { LabelledImage } from "../data/scan";
 import { splitAtFreezePoint } from "../models/split";
 import { defaultShares, SharedParallelTrunk } from "../parallel/parallel-trunk";
 import { cachedFeatureSource, trunkDigest, type FeatureSource } from "./feature-cache";
@@ -39,6 +40,11 @@ export interface TrainingSourceOptions {
   windows?: readonly number[];
   /** The validation images join the training set (the final retrain); there is no validation source then. */
   mergeValidation?: boolean;
+  /**
+   * Images appended to the training set, e.g. pseudo-labelled test images (paths relative to the
+   * manifest's root, like its own); the training set's cached features serve, only these are extracted.
+   */
+  extraTrain?: readonly LabelledImage[];
   /** Decoded images kept between epochs and extractions: a cache shared with other sources… */
   decodeCache?: UInt8Cache;
   /** … or a new one of this many bytes (0 or omitted: none). */
@@ -69,7 +75,7 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
   const augment = options.augment && Object.keys(options.augment).length > 0 ? options.augment : undefined;
   const decodeCache = options.decodeCache ?? (options.cacheBytes ? new UInt8Cache(options.cacheBytes) : undefined);
   const windows = checkWindows(options.windows ?? [0.5]);
-  const trainImages = trainingImages(manifest, { mergeValidation });
+  const trainImages = [...trainingImages(manifest, { mergeValidation }), ...(options.extraTrain ?? [])];
   const validImages = validationImages(manifest, { mergeValidation });
   const split = options.featureCache ? splitAtFreezePoint(net.model) : undefined;
   if (!split) {
@@ -89,8 +95,8 @@ export async function trainingSources(net: { model: tf.LayersModel; input: Model
   // One set of extraction threads for every draw and window (started only if one is not cached).
   const threads = new SharedParallelTrunk(split.trunk, options.shares ?? defaultShares(Math.ceil(trainImages.length / batchSize)));
   const base = { dir: options.featureCache!, ...net.input, batchSize, seed, decodeCache, digest: trunkDigest(split.trunk), threads };
-  // The final retrain's list is the training set, then the validation images: the training set's cached rows serve.
-  const cachedPrefix = mergeValidation ? labelledItems(manifest, manifest.train) : undefined;
+  // The final retrain's list is the training set, then the validation images (and any extra images): the training set's cached rows serve.
+  const cachedPrefix = trainImages.length > manifest.train.length ? labelledItems(manifest, manifest.train) : undefined;
   let train: FeatureSource;
   const validViews: FeatureSource[] = [];
   try {
