@@ -13,7 +13,7 @@ import { stratifiedFolds, type ModelInput, type SplitManifest } from "../lib/dat
 import { applyView, featureBank, measureTta, outOfFold, predictFolds, pseudoLabelRows, trainFolds, viewFeatures, type FeatureBank, type FoldRecipe, type FoldResult } from "../lib/ensemble";
 import { loadBackbone } from "../lib/backbone";
 import { freezeBefore, splitAtFreezePoint, type SplitModel } from "../lib/models";
-import { trainingSources } from "../lib/train";
+import { trainingSources, type FeatureSource } from "../lib/train";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-ensemble-"));
 const CLASSES = ["red", "green", "blue"];
@@ -24,6 +24,8 @@ let split: SplitModel;
 let bank: FeatureBank;
 let folds: number[];
 let results: FoldResult[];
+let manifest: SplitManifest;
+const augment = { brightness: 0.2 };
 const quiet = () => undefined;
 
 async function writeImage(file: string, label: number, i: number): Promise<void> {
@@ -34,7 +36,7 @@ async function writeImage(file: string, label: number, i: number): Promise<void>
 
 before(async () => {
   await selectBackend("wasm", () => undefined);
-  const manifest: SplitManifest = { version: 1, root: work, trainDir: "train", seed: 1, validFraction: 0.25, mergedValidation: false, classes: CLASSES, train: [], valid: [], rejected: [] };
+  manifest = { version: 1, root: work, trainDir: "train", seed: 1, validFraction: 0.25, mergedValidation: false, classes: CLASSES, train: [], valid: [], rejected: [] };
   for (let i = 0; i < 24; i++) {
     const label = i % 3;
     const file = `train/${CLASSES[label]}/${i}.jpg`;
@@ -53,7 +55,6 @@ before(async () => {
   freezeBefore(model, "features.16");
   const cache = path.join(work, "features");
   // What notebook 05 caches: the training images' augmentation draws and the plain validation images.
-  const augment = { brightness: 0.2 };
   const sources = await trainingSources({ model, input }, manifest, { batchSize: 8, seed: 5, epochs: 2, augment, featureCache: cache, draws: 2, shares: 1 });
   sources.dispose();
   split = splitAtFreezePoint(model)!;
@@ -138,4 +139,20 @@ test("pseudo-labels: a fold's own confident test predictions, labelled with them
     assert.equal(r.label, p.indexOf(Math.max(...p)));
   });
   assert.equal(pseudoLabelRows(results[0], bank, 3, 1.01).length, 0);
+});
+
+test("pseudo-labelled test images join the training set through extraTrain; the training set's cached features serve", async () => {
+  const extraTrain = [0, 1, 2, 3].map((i) => ({ file: `test-${i}.jpg`, label: CLASSES[(i + 1) % 3] }));
+  const sources = await trainingSources({ model, input }, manifest, { batchSize: 8, seed: 5, epochs: 2, augment, featureCache: path.join(work, "features"), draws: 2, shares: 1, extraTrain });
+  const train = sources.train as FeatureSource;
+  assert.equal(train.size, manifest.train.length + 4);
+  assert.deepEqual(train.sets.map((set) => set.reusedRows), [manifest.train.length, manifest.train.length], "only the 4 appended images go through the trunk");
+  const counts = [0, 0, 0];
+  for await (const batch of train.batches(0)) {
+    for (const label of await batch.y.data()) counts[label]++;
+    tf.dispose([batch.x, batch.y]);
+  }
+  const expected = CLASSES.map((name, c) => manifest.train.filter((image) => image.label === name).length + extraTrain.filter((image) => image.label === CLASSES[c]).length);
+  assert.deepEqual(counts, expected, "the appended images train under their pseudo-labels");
+  sources.dispose();
 });
