@@ -1,21 +1,30 @@
 // Notebook 05's main-job recipe as one call, for the benches that train several tops on one trunk's
-// cached features (bench:ensemble, bench:pseudo): nsfwjs MobileNetV2 @224, top from block.10, 3
-// brightness draws cached under seed 42, 6 epochs of one cycle, 3 validation windows; then the
-// test set predicted through the same windows.
+// cached features (bench:ensemble, bench:pseudo): the notebook's parameter defaults with the main
+// job's settings over them (nsfwjs MobileNetV2 @224, top from block.10, 3 brightness draws cached
+// under seed 42, 6 epochs of one cycle, 3 validation windows); then the test set predicted through
+// the same windows.
 import * as path from "node:path";
 import { loadBackbone } from "../lib/backbone";
-import { readManifest, scanTestImages, type LabelledImage, type SplitManifest } from "../lib/data";
+import { argMax } from "../lib/ensemble";
+import { readManifest, scanTestImages, type AugmentSpec, type LabelledImage, type SplitManifest } from "../lib/data";
 import { freezeBefore } from "../lib/models";
+import { cellSource, hasTag, readNotebook } from "../lib/runner/notebook";
+import { parseParameters, PARAMETERS_TAG, type Params } from "../lib/runner/parameters";
 import { imageId, readAnswerKey } from "../lib/submission";
 import { defaultTrainingThreads, fitSchedule, groupsByPath, Learner, predictFiles, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
 import { MAIN_JOB_PARAMS } from "../scripts/main-job-params";
 
 export const MANIFEST = "data/splits/embedded.json";
-const FREEZE_POINT = "block.10";
-const RATES = { "block.10:": 1e-3, predictions: 3e-3 };
-const DRAWS = 3;
-const WINDOWS = [0, 0.5, 1];
-export const MAIN_JOB_LABEL_SMOOTHING = MAIN_JOB_PARAMS["05"].labelSmoothing ?? 0;
+
+/** Notebook 05's parameter defaults, the main job's settings over them. */
+function mainJobRecipe(): Params {
+  const cell = readNotebook("notebooks/05-lr-schedule-training.ipynb").cells.find((c) => hasTag(c, PARAMETERS_TAG))!;
+  const defaults = parseParameters(cellSource(cell)).flatMap((p) => (p.defaultValue === undefined ? [] : [[p.name, p.defaultValue] as const]));
+  return { ...Object.fromEntries(defaults), ...MAIN_JOB_PARAMS["05"] };
+}
+
+const RECIPE = mainJobRecipe();
+export const MAIN_JOB_LABEL_SMOOTHING = RECIPE.labelSmoothing as number;
 
 /** `--name value` from the command line. */
 export function option(name: string): string | undefined {
@@ -34,11 +43,11 @@ export async function embeddedTask(): Promise<{ manifest: SplitManifest; testRel
 
 /** The same cached draws, the batches of epoch e taken from epoch e + draws * k's order (same draw, other order). */
 function reordered(source: BatchSource, k: number): BatchSource {
-  return { size: source.size, batches: (epoch: number) => source.batches(epoch + DRAWS * k) };
+  return { size: source.size, batches: (epoch: number) => source.batches(epoch + (RECIPE.draws as number) * k) };
 }
 
 export interface TopOptions {
-  /** Seeds the new head; the batches of top k = headSeed - 42 come in another order. */
+  /** Seeds the new head; top k = headSeed - the recipe's seed (42) takes the batches in another order. */
   headSeed: number;
   labelSmoothing: number;
   /** Images appended to the training set (pseudo-labels). */
@@ -47,21 +56,25 @@ export interface TopOptions {
 
 export async function trainMainJobTop(manifest: SplitManifest, testFiles: string[], options: TopOptions): Promise<{ valid: Evaluation; test: Float32Array; trainSeconds: number; predictSeconds: number }> {
   const started = Date.now();
-  const epochs = (MAIN_JOB_PARAMS["05"].phaseEpochs as number[]).reduce((a, b) => a + b, 0);
-  const net = await loadBackbone("nsfwjs:mobilenet_v2", { numClasses: manifest.classes.length, seed: options.headSeed });
-  freezeBefore(net.model, FREEZE_POINT);
+  const phaseEpochs = RECIPE.phaseEpochs as number[];
+  const epochs = phaseEpochs.reduce((a, b) => a + b, 0);
+  const rates = RECIPE.groupRates as Record<string, number>;
+  const windows = RECIPE.windows as number[];
+  const net = await loadBackbone(RECIPE.backbone as string, { numClasses: manifest.classes.length, seed: options.headSeed });
+  freezeBefore(net.model, RECIPE.freezePoint as string);
   const sources = await trainingSources(net, manifest, {
-    batchSize: 50, seed: 42, epochs, augment: { brightness: 0.05 }, featureCache: "data/cache/features", draws: DRAWS, windows: WINDOWS, cacheBytes: 512 * 2 ** 20, extraTrain: options.extraTrain,
+    batchSize: RECIPE.batchSize as number, seed: RECIPE.seed as number, epochs, augment: RECIPE.augment as AugmentSpec, featureCache: RECIPE.featureCache as string,
+    draws: RECIPE.draws as number, windows, cacheBytes: (RECIPE.cacheMegabytes as number) * 2 ** 20, extraTrain: options.extraTrain,
   });
   const learner = new Learner({
-    model: net.model, top: sources.top, groups: groupsByPath(net.model, RATES), train: reordered(sources.train, options.headSeed - 42), valid: sources.valid, classes: manifest.classes,
+    model: net.model, top: sources.top, groups: groupsByPath(net.model, rates), train: reordered(sources.train, options.headSeed - (RECIPE.seed as number)), valid: sources.valid, classes: manifest.classes,
     parallel: { shares: defaultTrainingThreads() }, labelSmoothing: options.labelSmoothing,
   });
-  await fitSchedule(learner, epochs, { schedule: "one-cycle", rates: RATES, oneCyclePeak: 2, phaseEpochs: [epochs], lowerRates: [] });
+  await fitSchedule(learner, epochs, { schedule: RECIPE.schedule as "one-cycle" | "steps", rates, oneCyclePeak: RECIPE.oneCyclePeak as number, phaseEpochs, lowerRates: RECIPE.lowerRates as number[] });
   const valid = await learner.evaluate(sources.valid!);
   await learner.close();
   const trainSeconds = (Date.now() - started) / 1000;
-  const predicted = await predictFiles(net.model, testFiles, { ...net.input, windows: WINDOWS });
+  const predicted = await predictFiles(net.model, testFiles, { ...net.input, windows });
   if (predicted.failed.size > 0) throw new Error(`${predicted.failed.size} test images could not be read, e.g. ${testFiles[[...predicted.failed.keys()][0]]}`);
   net.model.dispose();
   sources.dispose();
@@ -71,9 +84,6 @@ export async function trainMainJobTop(manifest: SplitManifest, testFiles: string
 /** Share of rows whose largest probability is at the true class. */
 export function accuracy(probabilities: Float32Array, labels: ArrayLike<number>, classes: number): number {
   let right = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const row = probabilities.subarray(i * classes, (i + 1) * classes);
-    if (row.indexOf(Math.max(...row)) === labels[i]) right++;
-  }
+  for (let i = 0; i < labels.length; i++) if (argMax(probabilities.subarray(i * classes, (i + 1) * classes)) === labels[i]) right++;
   return right / labels.length;
 }

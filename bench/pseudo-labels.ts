@@ -8,6 +8,7 @@
 //   npm run bench:pseudo -- --precision 0.95
 import * as fs from "node:fs";
 import { selectBackend } from "../lib/backend";
+import { argMax } from "../lib/ensemble";
 import { cpuModel } from "./common";
 import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, MANIFEST, option, trainMainJobTop } from "./main-job-top";
 
@@ -15,14 +16,11 @@ const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
 /** Per row: the argmax and its probability. */
 function answers(probabilities: Float32Array, classes: number): { label: number; p: number }[] {
-  const rows: { label: number; p: number }[] = [];
-  for (let i = 0; i < probabilities.length / classes; i++) {
+  return Array.from({ length: probabilities.length / classes }, (_, i) => {
     const row = probabilities.subarray(i * classes, (i + 1) * classes);
-    let label = 0;
-    for (let c = 1; c < classes; c++) if (row[c] > row[label]) label = c;
-    rows.push({ label, p: row[label] });
-  }
-  return rows;
+    const label = argMax(row);
+    return { label, p: row[label] };
+  });
 }
 
 /** The lowest probability at which the answers at or above it are at least `precision` right. */
