@@ -1,7 +1,8 @@
 // Windows along the long side (PreprocessSpec.window): the crop sits where asked, batches and the decode
 // cache keep windows apart, a multi-view validation source averages its views' probabilities (on
-// images and on cached trunk features alike), predictFiles averages the classifier's windows, and
-// predictEnsemble averages classifiers.
+// images and on cached trunk features alike), predictFiles averages the classifier's windows and
+// scales (multi-scale TTA), evaluateAtScales adds scales to a cached evaluation, and predictEnsemble
+// averages classifiers.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -10,10 +11,10 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { selectBackend } from "../lib/backend";
-import { brightnessFactor, checkAugmentSpec, decodeResized, decodeResizedImage, describeAugment, ImageBatches, preprocessSpec, roundHalfEven, toNormalizedFloat, UInt8Cache, writeManifest, type AugmentSpec, type ModelInput, type SplitManifest } from "../lib/data";
+import { brightnessFactor, checkAugmentSpec, checkScales, decodeResized, decodeResizedImage, describeAugment, ImageBatches, preprocessSpec, roundHalfEven, scaledSize, toNormalizedFloat, UInt8Cache, writeManifest, type AugmentSpec, type ModelInput, type SplitManifest } from "../lib/data";
 import { loadBackbone } from "../lib/backbone";
 import { freezeBefore } from "../lib/models";
-import { Learner, groupsByPath, multiViewSource, predictEnsemble, predictFiles, saveClassifier, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
+import { evaluateAtScales, Learner, groupsByPath, multiViewSource, predictEnsemble, predictFiles, saveClassifier, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "charid-windows-"));
 const CLASSES = ["red", "green", "blue"];
@@ -200,6 +201,46 @@ test("predictFiles averages the classifier's windows and returns each alone, on 
   }
 });
 
+test("predictFiles at several scales: each window seen at each scaled size, every view weighing one share, each scale and window alone", async () => {
+  assert.equal(scaledSize(224, 1.2), 269);
+  assert.equal(scaledSize(SIZE, 1.25), 80);
+  assert.throws(() => checkScales([]), /scales must be a non-empty list of positive multiples/);
+  assert.throws(() => checkScales([1, 0]), /got \[1,0\]/);
+  const files = [0, 1, 2, 3, 4].map(file);
+  const windows = [0, 0.5, 1];
+  const scales = [1, 1.25];
+  const at = await Promise.all(scales.map((scale) => predictFiles(model, files, { ...input, size: scaledSize(SIZE, scale), windows, shares: 1 })));
+  const off = (got: Float32Array, expected: Float32Array) => Math.max(...got.map((p, i) => Math.abs(p - expected[i])));
+  assert.ok(off(at[0].probabilities, at[1].probabilities) > 1e-3, "80 px sees the photo other than 64 px");
+  for (const shares of [1, 2]) {
+    const got = await predictFiles(model, files, { ...input, windows, scales, shares, batchSize: 2 });
+    const expected = at[0].probabilities.map((p, i) => (p + at[1].probabilities[i]) / 2);
+    assert.ok(off(got.probabilities, expected) < 1e-5, `${shares} thread(s): not the scales' mean`);
+    got.byScale.forEach((alone, s) => assert.ok(off(alone, at[s].probabilities) < 1e-5, `${shares} thread(s): scale ${scales[s]} alone`));
+    got.byWindow.forEach((alone, w) => assert.ok(off(alone, at[0].byWindow[w].map((p, i) => (p + at[1].byWindow[w][i]) / 2)) < 1e-5, `${shares} thread(s): window ${windows[w]} over the scales`));
+  }
+  await assert.rejects(predictFiles(model, files, { ...input, scales: [-1] }), /scales must be a non-empty list/);
+});
+
+test("evaluateAtScales: a cached-feature evaluation with the other scales predicted and averaged in is the multi-scale prediction", async () => {
+  const windows = [0, 1];
+  const sources = await trainingSources({ model, input }, manifest, { batchSize: 4, seed: 5, epochs: 1, windows, featureCache: path.join(work, "features"), shares: 1 });
+  const learner = new Learner({ model, top: sources.top, groups: groupsByPath(model, { "features.16:": 1e-3, classifier: 1e-3 }), train: sources.train, classes: CLASSES });
+  const cached = await learner.evaluate(sources.valid!);
+  const scales = [1, 1.25];
+  const evaluation = await evaluateAtScales(cached, model, { ...input, windows, scales });
+  const expected = (await predictFiles(model, cached.files, { ...input, windows, scales })).probabilities;
+  const worst = Math.max(...evaluation.probabilities.map((p, i) => Math.abs(p - expected[i])));
+  assert.ok(worst < 1e-5, `differs from predictFiles at both scales by ${worst}`);
+  assert.ok(Math.max(...evaluation.probabilities.map((p, i) => Math.abs(p - cached.probabilities[i]))) > 1e-3, "the other scale changed nothing");
+  assert.ok(Math.abs(evaluation.loss - expectedLoss(expected, evaluation.labels)) < 1e-4, `the loss is the cross-entropy of the mean (${evaluation.loss})`);
+  assert.equal(evaluation.accuracy, evaluation.predictions.filter((p, i) => p === evaluation.labels[i]).length / 6);
+  assert.deepEqual(evaluation.files, cached.files);
+  assert.equal(await evaluateAtScales(cached, model, { ...input, windows }), cached, "scale 1 alone: the evaluation as it was");
+  await assert.rejects(evaluateAtScales(cached, model, { ...input, windows, scales: [1.25] }), /must include 1, the size the evaluation was made at/);
+  sources.dispose();
+});
+
 test("predictEnsemble averages its classifiers, each through its own windows; an image one cannot read fails", async () => {
   const other = (await loadBackbone("mobilenet_v2", { numClasses: 3, imageSize: SIZE, widthMultiplier: 0.5, weights: "embedded", seed: 5 })).model;
   const broken = path.join(work, "broken.jpg");
@@ -212,6 +253,7 @@ test("predictEnsemble averages its classifiers, each through its own windows; an
   const off = (got: Float32Array, x: Float32Array, y: Float32Array) => Math.max(...got.map((v, i) => Math.abs(v - (x[i] + y[i]) / 2)));
   assert.ok(off(both.probabilities, pa.probabilities, pb.probabilities) < 1e-6);
   both.byWindow.forEach((w, i) => assert.ok(off(w, pa.byWindow[i], pb.byWindow[i]) < 1e-6, `window ${i}`));
+  assert.ok(off(both.byScale[0], pa.byScale[0], pb.byScale[0]) < 1e-6, "the one scale");
   assert.ok(Math.abs(both.probabilities[0] + both.probabilities[1] + both.probabilities[2] - 1) < 1e-5);
   assert.deepEqual([...both.failed.keys()], [2]);
   assert.deepEqual([...both.probabilities.subarray(6, 9)], [0, 0, 0]);
@@ -221,6 +263,9 @@ test("predictEnsemble averages its classifiers, each through its own windows; an
   const pc = await predictFiles(other, files, centre.input);
   assert.ok(off(mixed.probabilities, pa.probabilities, pc.probabilities) < 1e-6);
   assert.deepEqual(mixed.byWindow, []);
+  const scaled = await predictEnsemble([a, { ...b, input: { ...b.input, scales: [1, 1.25] } }], files);
+  assert.equal(scaled.byWindow.length, 3, "the same windows: averaged per window");
+  assert.deepEqual(scaled.byScale, [], "other scales: no rows per scale");
   await assert.rejects(predictEnsemble([a, { ...b, classes: ["red", "blue", "green"] }], files), /b has other classes than a/);
   other.dispose();
 });

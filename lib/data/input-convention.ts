@@ -40,6 +40,12 @@ export interface ModelInput {
    * to 1, see PreprocessSpec.window), probabilities averaged. Absent: the centre crop alone.
    */
   windows?: readonly number[];
+  /**
+   * Multi-scale test-time augmentation: each window is also seen at `scaledSize(size, scale)` pixels,
+   * the same field of view at a finer resolution, and the probabilities are averaged over every scale
+   * and window. Absent: [1], the trained size alone.
+   */
+  scales?: readonly number[];
 }
 
 export function inputConvention(name: InputConventionName = DEFAULT_CONVENTION): InputConvention {

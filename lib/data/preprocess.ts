@@ -73,6 +73,19 @@ export function checkWindows(windows: readonly number[]): readonly number[] {
   return windows;
 }
 
+/** A non-empty list of test-time scales (see ModelInput.scales), e.g. [1] or [1, 1.2]. */
+export function checkScales(scales: readonly number[]): readonly number[] {
+  if (!Array.isArray(scales) || scales.length === 0 || !scales.every((s) => typeof s === "number" && s > 0 && Number.isFinite(s))) {
+    throw new Error(`scales must be a non-empty list of positive multiples of the image size, e.g. [1] or [1, 1.2]; got ${JSON.stringify(scales)}`);
+  }
+  return scales;
+}
+
+/** The square size a scale takes an input of `size` pixels to (Math.round: 224 x 1.2 = 269). */
+export function scaledSize(size: number, scale: number): number {
+  return Math.max(1, Math.round(size * scale));
+}
+
 /** The crop's top-left corner in the resized image: centred, or at `spec.window` along the long side. */
 export function cropOffsets(width: number, height: number, spec: Pick<PreprocessSpec, "crop" | "window">): { left: number; top: number } {
   const along = (length: number, long: boolean) => (long && spec.window !== undefined ? roundHalfEven((length - spec.crop) * spec.window) : centreCropOffset(length, spec.crop));
