@@ -1,20 +1,19 @@
 // Notebook 05's main-job recipe as one call, for the benches that train several tops on one trunk's
 // cached features (bench:ensemble, bench:pseudo): the notebook's parameter defaults with the main
-// job's settings over them (nsfwjs MobileNetV2 @224, top from block.10, 3 brightness draws cached
-// under seed 42, 6 epochs of one cycle, 3 validation windows); then the test set predicted through
-// the same windows.
+// job's settings over them (nsfwjs MobileNetV2 @224 on notebook 02's expanded split, top from
+// block.10, 3 brightness draws cached under seed 42, 6 epochs of one cycle, validated through 3
+// windows at 224 and 269 px); then the test set predicted through the same windows and sizes.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadBackbone } from "../lib/backbone";
 import { argMax } from "../lib/ensemble";
-import { readManifest, scanTestImages, type AugmentSpec, type LabelledImage, type SplitManifest } from "../lib/data";
+import { readManifest, scanTestImages, type AugmentSpec, type LabelledImage, type ModelInput, type SplitManifest } from "../lib/data";
 import { freezeBefore } from "../lib/models";
 import { cellSource, hasTag, readNotebook } from "../lib/runner/notebook";
 import { parseParameters, PARAMETERS_TAG, type Params } from "../lib/runner/parameters";
 import { imageId, readAnswerKey } from "../lib/submission";
-import { defaultTrainingThreads, fitSchedule, groupsByPath, Learner, predictFiles, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
+import { defaultTrainingThreads, evaluateAtScales, fitSchedule, groupsByPath, Learner, predictFiles, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
 import { MAIN_JOB_PARAMS } from "../scripts/main-job-params";
-
-export const MANIFEST = "data/splits/embedded.json";
 
 /** Notebook 05's parameter defaults, the main job's settings over them. */
 function mainJobRecipe(): Params {
@@ -25,6 +24,10 @@ function mainJobRecipe(): Params {
 
 const RECIPE = mainJobRecipe();
 export const MAIN_JOB_LABEL_SMOOTHING = RECIPE.labelSmoothing as number;
+/** The split the main job trains on (notebook 02's expanded one). */
+export const MANIFEST = RECIPE.manifestPath as string;
+/** The embedded dataset's own split (notebook 01's), whose root holds the test set and its answer key. */
+const EMBEDDED_MANIFEST = "data/splits/embedded.json";
 
 /** `--name value` from the command line. */
 export function option(name: string): string | undefined {
@@ -32,13 +35,14 @@ export function option(name: string): string | undefined {
   return at > 0 ? process.argv[at + 1] : undefined;
 }
 
-/** The embedded split, its test files (relative to the root and absolute) and the answer key's class per file. */
-export async function embeddedTask(): Promise<{ manifest: SplitManifest; testRelative: string[]; testFiles: string[]; truth: number[] }> {
+/** The main job's split, the embedded test files (absolute) and the answer key's class per file. */
+export async function embeddedTask(): Promise<{ manifest: SplitManifest; testFiles: string[]; truth: number[] }> {
+  for (const file of [MANIFEST, EMBEDDED_MANIFEST]) if (!fs.existsSync(file)) throw new Error(`${file} is missing: run npm start (notebooks 01 and 02) first`);
   const manifest = readManifest(MANIFEST);
-  const testRelative = (await scanTestImages(manifest.root)).files;
-  const testFiles = testRelative.map((file) => path.join(manifest.root, file));
-  const key = readAnswerKey(path.join(manifest.root, "test_answers.csv"));
-  return { manifest, testRelative, testFiles, truth: testFiles.map((file) => manifest.classes.indexOf(key.get(imageId(file)) ?? "")) };
+  const root = readManifest(EMBEDDED_MANIFEST).root;
+  const testFiles = (await scanTestImages(root)).files.map((file) => path.join(root, file));
+  const key = readAnswerKey(path.join(root, "test_answers.csv"));
+  return { manifest, testFiles, truth: testFiles.map((file) => manifest.classes.indexOf(key.get(imageId(file)) ?? "")) };
 }
 
 /** The same cached draws, the batches of epoch e taken from epoch e + draws * k's order (same draw, other order). */
@@ -50,7 +54,7 @@ export interface TopOptions {
   /** Seeds the new head; top k = headSeed - the recipe's seed (42) takes the batches in another order. */
   headSeed: number;
   labelSmoothing: number;
-  /** Images appended to the training set (pseudo-labels). */
+  /** Images appended to the training set (pseudo-labels), their files relative to the manifest's root. */
   extraTrain?: LabelledImage[];
 }
 
@@ -71,10 +75,11 @@ export async function trainMainJobTop(manifest: SplitManifest, testFiles: string
     parallel: { shares: defaultTrainingThreads() }, labelSmoothing: options.labelSmoothing,
   });
   await fitSchedule(learner, epochs, { schedule: RECIPE.schedule as "one-cycle" | "steps", rates, oneCyclePeak: RECIPE.oneCyclePeak as number, phaseEpochs, lowerRates: RECIPE.lowerRates as number[] });
-  const valid = await learner.evaluate(sources.valid!);
+  const input: ModelInput = { ...net.input, windows, scales: RECIPE.scales as number[] };
+  const valid = await evaluateAtScales(await learner.evaluate(sources.valid!), net.model, input);
   await learner.close();
   const trainSeconds = (Date.now() - started) / 1000;
-  const predicted = await predictFiles(net.model, testFiles, { ...net.input, windows });
+  const predicted = await predictFiles(net.model, testFiles, input);
   if (predicted.failed.size > 0) throw new Error(`${predicted.failed.size} test images could not be read, e.g. ${testFiles[[...predicted.failed.keys()][0]]}`);
   net.model.dispose();
   sources.dispose();

@@ -6,11 +6,11 @@
 // key only reports, nothing is chosen on it.
 //   npm run bench:pseudo                      (after npm start, which caches seed 42's features)
 //   npm run bench:pseudo -- --precision 0.95
-import * as fs from "node:fs";
+import * as path from "node:path";
 import { selectBackend } from "../lib/backend";
 import { argMax } from "../lib/ensemble";
 import { cpuModel } from "./common";
-import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, MANIFEST, option, trainMainJobTop } from "./main-job-top";
+import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, option, trainMainJobTop } from "./main-job-top";
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
@@ -38,9 +38,8 @@ function thresholdFor(rows: { label: number; p: number }[], truth: ArrayLike<num
 async function main(): Promise<void> {
   const precision = Number(option("precision") ?? 0.97);
   const labelSmoothing = Number(option("label-smoothing") ?? MAIN_JOB_LABEL_SMOOTHING);
-  if (!fs.existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: run npm start (or notebook 01) first`);
   await selectBackend();
-  const { manifest, testRelative, testFiles, truth } = await embeddedTask();
+  const { manifest, testFiles, truth } = await embeddedTask();
   const classes = manifest.classes.length;
   console.log(`${cpuModel()}; label smoothing ${labelSmoothing}, pseudo-labels at validation precision ${precision}`);
 
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
     `threshold ${threshold.toFixed(4)}: ${validRows.filter((r) => r.p >= threshold).length} of ${validRows.length} validation answers at or above it;` +
       ` ${chosen.length} of ${testFiles.length} test images pseudo-labelled (${pct(rightOnKey / chosen.length)} right on the key)`,
   );
-  const extraTrain = chosen.map((r) => ({ file: testRelative[r.i], label: manifest.classes[r.label] }));
+  const extraTrain = chosen.map((r) => ({ file: path.relative(manifest.root, testFiles[r.i]), label: manifest.classes[r.label] }));
   const second = await trainMainJobTop(manifest, testFiles, { headSeed: 42, labelSmoothing, extraTrain });
   console.log(`round 2: validation ${pct(second.valid.accuracy)}, answer key ${pct(accuracy(second.test, truth, classes))} | ${second.trainSeconds.toFixed(0)} s extracting and training, ${second.predictSeconds.toFixed(0)} s predicting`);
 }

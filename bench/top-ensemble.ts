@@ -5,17 +5,15 @@
 // its validation and answer-key accuracy, and those of the average of the members so far.
 //   npm run bench:ensemble -- --members 3      (after npm start, which caches seed 42's features)
 //   npm run bench:ensemble -- --members 3 --label-smoothing 0   (another label smoothing)
-import * as fs from "node:fs";
 import { selectBackend } from "../lib/backend";
 import { cpuModel } from "./common";
-import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, MANIFEST, option, trainMainJobTop } from "./main-job-top";
+import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, option, trainMainJobTop } from "./main-job-top";
 
 const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
 async function main(): Promise<void> {
   const members = Number(option("members") ?? 3);
   const labelSmoothing = Number(option("label-smoothing") ?? MAIN_JOB_LABEL_SMOOTHING);
-  if (!fs.existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: run npm start (or notebook 01) first`);
   await selectBackend();
   const { manifest, testFiles, truth } = await embeddedTask();
   const classes = manifest.classes.length;

@@ -1,5 +1,6 @@
 // Scores saved classifiers on a split's validation images under several windows settings, overall
-// and by the photos' aspect ratio; several model folders are averaged as one ensemble.
+// and by the photos' aspect ratio; several model folders are averaged as one ensemble. Each window is
+// seen at every size the classifier was saved with (notebook 05's scales), those averaged.
 //   npm run score -- data/models/05                          # centre crop vs the start/centre/end windows
 //   npm run score -- A B --windows 0.5 --windows 0,0.5,1     # the ensemble of A and B, the windows given
 //   npm run score -- data/models/05 --manifest data/splits/embedded-expanded.json

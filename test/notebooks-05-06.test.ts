@@ -48,8 +48,12 @@ test("notebook 05 trains the phases, keeps checkpoints and saves the classifier"
   assert.equal(history.length, 2);
   assert.deepEqual(Object.values(history[1].lrs), [3e-4, 3e-4, 3e-4], "phase 2 runs at the lower rate");
   assert.ok(fs.existsSync(path.join(checkpointDir, "best.ckpt")));
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelDir, "classifier.json"), "utf8")).input, { size: 32, convention: "torchvision", windows: [0, 0.5, 1] }, "the classifier keeps the windows it was validated with");
   assert.match(stdoutOf(training), /validation accuracy \d+\.\d+%/);
+  // Multi-scale (the notebook's scales [1, 1.2]): 32 and 38 px, kept only if more validation images come out right.
+  const scales = stdoutOf(training).match(/scales 1, 1\.2 \(32, 38 px\): validation accuracy (\d+\.\d+)%, loss \d+\.\d+; 32 px alone (\d+\.\d+)%: (kept|not kept)/);
+  assert.ok(scales, "05 reports the multi-scale validation beside the trained size alone");
+  assert.equal(scales[3], Number(scales[1]) > Number(scales[2]) ? "kept" : "not kept");
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(modelDir, "classifier.json"), "utf8")).input, { size: 32, convention: "torchvision", windows: [0, 0.5, 1], scales: scales[3] === "kept" ? [1, 1.2] : [1] }, "the classifier keeps the windows and scales it was validated with");
 });
 
 test("re-running notebook 05 resumes from the checkpoint instead of training again; other starting weights are refused", async () => {
@@ -82,7 +86,24 @@ test("notebook 06 writes one row per test image, flags the broken one, and score
   const html = fs.readFileSync(submission.executedNotebook, "utf8");
   assert.match(html, /TTA brightness/);
   assert.match(html, /crops averaged at 0, 0.5, 1 along the long side/, "06 takes the windows from the classifier");
-  assert.match(html, /3 windows \(the submission\)[\s\S]*centre crop only/, "and measures them against the centre crop");
+  assert.match(html, /3 windows[^(]*\(the submission\)[\s\S]*centre crop only/, "and measures them against the centre crop");
+});
+
+test("notebook 06 predicts at the classifier's scales and scores each size alone", async () => {
+  const scaledDir = path.join(work, "model-scaled");
+  fs.cpSync(modelDir, scaledDir, { recursive: true });
+  const infoFile = path.join(scaledDir, "classifier.json");
+  const info = JSON.parse(fs.readFileSync(infoFile, "utf8"));
+  fs.writeFileSync(infoFile, JSON.stringify({ ...info, input: { ...info.input, scales: [1, 1.5] } }));
+  const run = await runNotebook({
+    notebook: "notebooks/06-submission.ipynb",
+    params: { modelDir: scaledDir, manifestPath, answerKey: path.join(dataDir, "test_answers.csv"), outDir: path.join(work, "submissions-scaled"), ttaBrightness: [] },
+    runsRoot,
+    quiet: true,
+  });
+  assert.match(stdoutOf(run), /at 32 and 48 px \(torchvision input, crops averaged at 0, 0\.5, 1/);
+  const html = fs.readFileSync(run.executedNotebook, "utf8");
+  assert.match(html, /3 windows × 32 \+ 48 px \(the submission\)[\s\S]*centre crop only, both sizes[\s\S]*32 px only, 3 windows[\s\S]*48 px only, 3 windows/);
 });
 
 test("notebook 06 averages the classifiers named in ensembleWith: the same one twice gives the same submission", async () => {
