@@ -3,6 +3,7 @@
 // job's settings over them (nsfwjs MobileNetV2 @224 on notebook 02's expanded split, top from
 // block.10, 3 brightness draws cached under seed 42, 6 epochs of one cycle, validated through 3
 // windows at 224 and 269 px); then the test set predicted through the same windows and sizes.
+// `-p name=value` changes one of notebook 05's parameters, e.g. -p 'scales=[1]' -p manifestPath='"data/splits/embedded.json"'.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadBackbone } from "../lib/backbone";
@@ -10,21 +11,29 @@ import { argMax } from "../lib/ensemble";
 import { readManifest, scanTestImages, type AugmentSpec, type LabelledImage, type ModelInput, type SplitManifest } from "../lib/data";
 import { freezeBefore } from "../lib/models";
 import { cellSource, hasTag, readNotebook } from "../lib/runner/notebook";
+import { parseValue, splitAssignment } from "../lib/runner/cli-args";
 import { parseParameters, PARAMETERS_TAG, type Params } from "../lib/runner/parameters";
 import { imageId, readAnswerKey } from "../lib/submission";
 import { defaultTrainingThreads, evaluateAtScales, fitSchedule, groupsByPath, Learner, predictFiles, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
 import { MAIN_JOB_PARAMS } from "../scripts/main-job-params";
 
-/** Notebook 05's parameter defaults, the main job's settings over them. */
+/** Notebook 05's parameter defaults, the main job's settings over them, and `-p name=value` from the command line over those. */
 function mainJobRecipe(): Params {
   const cell = readNotebook("notebooks/05-lr-schedule-training.ipynb").cells.find((c) => hasTag(c, PARAMETERS_TAG))!;
   const defaults = parseParameters(cellSource(cell)).flatMap((p) => (p.defaultValue === undefined ? [] : [[p.name, p.defaultValue] as const]));
-  return { ...Object.fromEntries(defaults), ...MAIN_JOB_PARAMS["05"] };
+  const recipe: Params = { ...Object.fromEntries(defaults), ...MAIN_JOB_PARAMS["05"] };
+  process.argv.forEach((arg, i) => {
+    if (arg !== "-p") return;
+    const [name, text] = splitAssignment(process.argv[i + 1] ?? "", arg);
+    if (!(name in recipe)) throw new Error(`-p ${name}: notebook 05 has no parameter ${name}`);
+    recipe[name] = parseValue(text);
+  });
+  return recipe;
 }
 
 const RECIPE = mainJobRecipe();
 export const MAIN_JOB_LABEL_SMOOTHING = RECIPE.labelSmoothing as number;
-/** The split the main job trains on (notebook 02's expanded one). */
+/** The split the main job trains on (notebook 02's expanded one, unless -p manifestPath=... says otherwise). */
 export const MANIFEST = RECIPE.manifestPath as string;
 /** The embedded dataset's own split (notebook 01's), whose root holds the test set and its answer key. */
 const EMBEDDED_MANIFEST = "data/splits/embedded.json";

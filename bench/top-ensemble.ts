@@ -5,6 +5,7 @@
 // its validation and answer-key accuracy, and those of the average of the members so far.
 //   npm run bench:ensemble -- --members 3      (after npm start, which caches seed 42's features)
 //   npm run bench:ensemble -- --members 3 --label-smoothing 0   (another label smoothing)
+//   npm run bench:ensemble -- -p 'scales=[1]' -p manifestPath='"data/splits/embedded.json"'   (224 px alone, without the scraped images)
 import { selectBackend } from "../lib/backend";
 import { cpuModel } from "./common";
 import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, option, trainMainJobTop } from "./main-job-top";
