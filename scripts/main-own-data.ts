@@ -75,15 +75,22 @@ export function ownDataParams(paths: OwnDataPaths, answerKey: string): Record<st
   };
 }
 
+export interface EarlierOutput {
+  reader: string;
+  writer: string;
+  param: string;
+  what: string;
+}
+
 /** What a notebook reads that an earlier one writes: needed when --only leaves the writer out. */
-const EARLIER_OUTPUTS = [
+export const OWN_DATA_EARLIER_OUTPUTS: readonly EarlierOutput[] = [
   { reader: "05", writer: "01", param: "manifestPath", what: "the split" },
   { reader: "06", writer: "05", param: "modelDir", what: "the trained classifier" },
 ];
 
 /** Throws when a notebook left out by --only had to write what a selected one reads. */
-export function checkEarlierOutputs(selected: readonly string[], params: Record<string, Params>, root: string): void {
-  for (const { reader, writer, param, what } of EARLIER_OUTPUTS) {
+export function checkEarlierOutputs(selected: readonly string[], params: Record<string, Params>, root: string, outputs: readonly EarlierOutput[] = OWN_DATA_EARLIER_OUTPUTS): void {
+  for (const { reader, writer, param, what } of outputs) {
     if (!selected.includes(reader) || selected.includes(writer)) continue;
     const file = String(params[reader]?.[param]);
     if (!fs.existsSync(path.resolve(root, file))) {

@@ -17,6 +17,7 @@ import {
   ANSWER_KEY_NAME,
   checkContestFolder,
   checkEarlierOutputs,
+  type EarlierOutput,
   findAnswerKey,
   OWN_DATA_NOTEBOOKS,
   ownDataParams,
@@ -131,8 +132,12 @@ function embeddedPlan(options: MainOptions, root: string): JobPlan {
   const { only } = options;
   const notebooks = notebookNames(root, (name) => (only ? onlyWants(only, name) : !SKIPPED_IN_MAIN_JOB.includes(name.slice(0, 2))));
   const params = mergeParams(MAIN_JOB_PARAMS, options.params);
+  checkEarlierOutputs(notebooks.map((name) => name.slice(0, 2)), params, root, EMBEDDED_EARLIER_OUTPUTS);
   return { steps: jobSteps(notebooks, params, options.seeds, root), runsRoot: path.join(root, "runs", "main"), generateEmbedded: true };
 }
+
+/** On the embedded default notebook 05 trains on the split notebook 02 expands (the main job's manifestPath). */
+const EMBEDDED_EARLIER_OUTPUTS: readonly EarlierOutput[] = [{ reader: "05", writer: "02", param: "manifestPath", what: "the split expanded by the scraped images" }];
 
 /** Checks DIR, the key and what --only leaves out before anything runs. */
 function ownDataPlan(options: MainOptions & { data: string }, root: string): JobPlan {

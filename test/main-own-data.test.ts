@@ -55,6 +55,13 @@ test("a folder that does not exist, or has no train/ class folders, fails before
   assert.doesNotMatch(noTrain.stdout, /=== 01/);
 });
 
+test("on the embedded default, --only 05 without the expanded split notebook 02 writes fails before any notebook runs", () => {
+  const run = npmStart("--only", "05", "-p", `05:manifestPath="${path.join(work, "expanded.json")}"`);
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /notebook 05 reads the split expanded by the scraped images from .*expanded\.json, which notebook 02 writes: run it too \(--only 02,05\)/);
+  assert.doesNotMatch(run.stdout, /=== 05/);
+});
+
 test("--data runs 01, 05 and 06 on the folder and prints the submission and its accuracy", () => {
   const run = npmStart("--data", dataDir, ...tiny);
   assert.equal(run.status, 0, run.stderr + run.stdout.slice(-3000));
