@@ -20,10 +20,11 @@ export const MAIN_JOB_PARAMS: Record<string, Params> = {
   // 0.3: 89.6 % mean validation over three tops against 88.4 % at 0.1, 89.2 % at 0.2 and 86.9 % without
   // (`npm run bench:ensemble -- --label-smoothing X`, see the README).
   // Trained on notebook 02's expanded split (the 1,867 training images and the 504 scraped ones), as
-  // the seed did: 90.4 % mean validation over three tops against 89.6 % without them.
+  // the seed did: 90.4 % mean validation over three tops against 89.6 % without them. Validated (and
+  // so predicted by 06) at 224 and 269 px, the notebook's default scales [1, 1.2].
   "05": { manifestPath: "data/splits/embedded-expanded.json", phaseEpochs: [3, 2, 1], labelSmoothing: 0.3 },
-  // The notebook's windows (start, centre, end of the long side) and, beside them, the centre crop
-  // alone; the brightness TTA (3 more passes per window) with `npm run nb`.
+  // The classifier's windows (start, centre, end of the long side) and sizes, each scored alone beside
+  // their average; the brightness TTA (3 more passes per window and size) with `npm run nb`.
   "06": { ttaBrightness: [] },
   // Not in the default main job (see SKIPPED_IN_MAIN_JOB); `npm start -- --only 07` after 05: k-fold on
   // notebook 05's cached features (its 3 draws), 2 folds x notebook 05's 3 + 2 + 1 epochs, twice
