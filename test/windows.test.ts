@@ -204,8 +204,9 @@ test("predictFiles averages the classifier's windows and returns each alone, on 
 test("predictFiles at several scales: each window seen at each scaled size, every view weighing one share, each scale and window alone", async () => {
   assert.equal(scaledSize(224, 1.2), 269);
   assert.equal(scaledSize(SIZE, 1.25), 80);
-  assert.throws(() => checkScales([]), /scales must be a non-empty list of positive multiples/);
+  assert.throws(() => checkScales([]), /scales must be a non-empty list of distinct positive multiples/);
   assert.throws(() => checkScales([1, 0]), /got \[1,0\]/);
+  assert.throws(() => checkScales([1, 1, 1.2]), /distinct .*got \[1,1,1.2\]/);
   const files = [0, 1, 2, 3, 4].map(file);
   const windows = [0, 0.5, 1];
   const scales = [1, 1.25];

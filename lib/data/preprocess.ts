@@ -73,10 +73,10 @@ export function checkWindows(windows: readonly number[]): readonly number[] {
   return windows;
 }
 
-/** A non-empty list of test-time scales (see ModelInput.scales), e.g. [1] or [1, 1.2]. */
+/** A non-empty list of distinct test-time scales (see ModelInput.scales), e.g. [1] or [1, 1.2]. */
 export function checkScales(scales: readonly number[]): readonly number[] {
-  if (!Array.isArray(scales) || scales.length === 0 || !scales.every((s) => typeof s === "number" && s > 0 && Number.isFinite(s))) {
-    throw new Error(`scales must be a non-empty list of positive multiples of the image size, e.g. [1] or [1, 1.2]; got ${JSON.stringify(scales)}`);
+  if (!Array.isArray(scales) || scales.length === 0 || !scales.every((s) => typeof s === "number" && s > 0 && Number.isFinite(s)) || new Set(scales).size < scales.length) {
+    throw new Error(`scales must be a non-empty list of distinct positive multiples of the image size, e.g. [1] or [1, 1.2]; got ${JSON.stringify(scales)}`);
   }
   return scales;
 }
