@@ -11,10 +11,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../lib/jupyter/kernelspec";
 import { runNotebook, type Params, type RunResult } from "../lib/runner";
-import { parseValue, splitAssignment } from "../lib/runner/cli-args";
 import { MAIN_JOB_PARAMS } from "../scripts/main-job-params";
 import { scoreSubmissionFile } from "../scripts/main-own-data";
-import { cpuModel } from "./common";
+import { cpuModel, paramOverrides } from "./common";
 
 const NSFWJS_MOBILENET = { backbone: "nsfwjs:mobilenet_v2", weightsFile: "", freezePoint: "block.10", groupRates: { "block.10:": 1e-3, predictions: 3e-3 } };
 
@@ -91,12 +90,7 @@ async function main(): Promise<void> {
   const onlyAt = process.argv.indexOf("--only");
   const only = onlyAt >= 0 ? process.argv[onlyAt + 1].split(",") : undefined;
   const rows = ROWS.filter((row) => !only || only.some((o) => row.label.includes(o)));
-  const recipe: Params = { ...MAIN_JOB_PARAMS["05"] };
-  process.argv.forEach((arg, i) => {
-    if (arg !== "-p") return;
-    const [name, text] = splitAssignment(process.argv[i + 1] ?? "", arg);
-    recipe[name] = parseValue(text);
-  });
+  const recipe: Params = { ...MAIN_JOB_PARAMS["05"], ...paramOverrides() };
   if (!fs.existsSync(path.join(root, answerKey))) throw new Error(`${answerKey} is missing: run npm start (or npm run generate and notebook 01) first`);
   console.log(`backbone table on ${cpuModel()}: notebook 05 with ${JSON.stringify(recipe)}, then notebook 06`);
   const results: RowResult[] = [];

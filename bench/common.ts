@@ -1,9 +1,12 @@
-// Shared by the parts of `npm run bench`: medians, step timing, the PyTorch side (bench/torch_bench.py).
+// Shared by the parts of `npm run bench`: medians, step timing, the PyTorch side (bench/torch_bench.py),
+// `-p` parameter overrides.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { parseValue, splitAssignment } from "../lib/runner/cli-args";
+import type { Params } from "../lib/runner/parameters";
 
 export const PYTHON = process.env.CHARID_TORCH_PYTHON ?? "/usr/bin/python3";
 
@@ -132,4 +135,15 @@ export interface Row {
 /** A row from paired rounds of rates (higher is better): medians of each side, median of the paired ratios. */
 export function pairedRow(name: string, unit: string, ours: number[], torch: number[], note?: string, torchThreads = 1): Row {
   return { name, unit, ours: median(ours), torch: median(torch), ratio: median(ours.map((o, i) => o / torch[i])), note, torchThreads };
+}
+
+/** The `-p name=value` pairs of the command line (value read as JSON), as notebook parameters. */
+export function paramOverrides(argv: readonly string[] = process.argv): Params {
+  const params: Params = {};
+  argv.forEach((arg, i) => {
+    if (arg !== "-p") return;
+    const [name, text] = splitAssignment(argv[i + 1] ?? "", arg);
+    params[name] = parseValue(text);
+  });
+  return params;
 }

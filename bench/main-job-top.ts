@@ -10,25 +10,21 @@ import { loadBackbone } from "../lib/backbone";
 import { argMax } from "../lib/ensemble";
 import { readManifest, scanTestImages, type AugmentSpec, type LabelledImage, type ModelInput, type SplitManifest } from "../lib/data";
 import { freezeBefore } from "../lib/models";
-import { cellSource, hasTag, readNotebook } from "../lib/runner/notebook";
-import { parseValue, splitAssignment } from "../lib/runner/cli-args";
-import { parseParameters, PARAMETERS_TAG, type Params } from "../lib/runner/parameters";
+import { readNotebook } from "../lib/runner/notebook";
+import { declaredParameters, type Params } from "../lib/runner/parameters";
 import { imageId, readAnswerKey } from "../lib/submission";
 import { defaultTrainingThreads, evaluateAtScales, fitSchedule, groupsByPath, Learner, predictFiles, trainingSources, type BatchSource, type Evaluation } from "../lib/train";
 import { MAIN_JOB_PARAMS } from "../scripts/main-job-params";
+import { paramOverrides } from "./common";
 
 /** Notebook 05's parameter defaults, the main job's settings over them, and `-p name=value` from the command line over those. */
 function mainJobRecipe(): Params {
-  const cell = readNotebook("notebooks/05-lr-schedule-training.ipynb").cells.find((c) => hasTag(c, PARAMETERS_TAG))!;
-  const defaults = parseParameters(cellSource(cell)).flatMap((p) => (p.defaultValue === undefined ? [] : [[p.name, p.defaultValue] as const]));
-  const recipe: Params = { ...Object.fromEntries(defaults), ...MAIN_JOB_PARAMS["05"] };
-  process.argv.forEach((arg, i) => {
-    if (arg !== "-p") return;
-    const [name, text] = splitAssignment(process.argv[i + 1] ?? "", arg);
-    if (!(name in recipe)) throw new Error(`-p ${name}: notebook 05 has no parameter ${name}`);
-    recipe[name] = parseValue(text);
-  });
-  return recipe;
+  const declared = declaredParameters(readNotebook("notebooks/05-lr-schedule-training.ipynb"));
+  const defaults = declared.flatMap((p) => (p.defaultValue === undefined ? [] : [[p.name, p.defaultValue] as const]));
+  const overrides = paramOverrides();
+  const unknown = Object.keys(overrides).find((name) => !declared.some((p) => p.name === name));
+  if (unknown) throw new Error(`-p ${unknown}: notebook 05 has no parameter ${unknown}`);
+  return { ...Object.fromEntries(defaults), ...MAIN_JOB_PARAMS["05"], ...overrides };
 }
 
 const RECIPE = mainJobRecipe();
@@ -94,6 +90,8 @@ export async function trainMainJobTop(manifest: SplitManifest, testFiles: string
   sources.dispose();
   return { valid, test: predicted.probabilities, trainSeconds, predictSeconds: (Date.now() - started) / 1000 - trainSeconds };
 }
+
+export const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
 
 /** Share of rows whose largest probability is at the true class. */
 export function accuracy(probabilities: Float32Array, labels: ArrayLike<number>, classes: number): number {

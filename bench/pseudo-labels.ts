@@ -10,9 +10,7 @@ import * as path from "node:path";
 import { selectBackend } from "../lib/backend";
 import { argMax } from "../lib/ensemble";
 import { cpuModel } from "./common";
-import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, option, trainMainJobTop } from "./main-job-top";
-
-const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, option, pct, trainMainJobTop } from "./main-job-top";
 
 /** Per row: the argmax and its probability. */
 function answers(probabilities: Float32Array, classes: number): { label: number; p: number }[] {

@@ -8,9 +8,7 @@
 //   npm run bench:ensemble -- -p 'scales=[1]' -p manifestPath='"data/splits/embedded.json"'   (224 px alone, without the scraped images)
 import { selectBackend } from "../lib/backend";
 import { cpuModel } from "./common";
-import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, option, trainMainJobTop } from "./main-job-top";
-
-const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+import { accuracy, embeddedTask, MAIN_JOB_LABEL_SMOOTHING, option, pct, trainMainJobTop } from "./main-job-top";
 
 async function main(): Promise<void> {
   const members = Number(option("members") ?? 3);
