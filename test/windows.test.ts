@@ -290,5 +290,17 @@ test("npm run score: a saved classifier's validation accuracy per windows settin
     assert.equal(scores[s].total, 6);
     assert.deepEqual(scores[s].groups.map((g) => g.total), [2, 0, 4], "2 square photos, 4 with sides 2 : 1 or 1.8 : 1");
   }
+  // Under scales settings: each setting's windows seen at its scales, all averaged, as predictFiles does.
+  const scaled = await scoreValidation([dir], manifestFile, [[0, 1]], [[1], [1, 1.25]]);
+  assert.deepEqual(scaled.map((score) => [score.windows, score.scales]), [[[0, 1], [1]], [[0, 1], [1, 1.25]]]);
+  for (const [s, scales] of [[1], [1, 1.25]].entries()) {
+    const { probabilities } = await predictFiles(model, files, { ...input, windows: [0, 1], scales });
+    const right = manifest.valid.filter((image, i) => {
+      const row = Array.from(probabilities.subarray(i * 3, i * 3 + 3));
+      return row.indexOf(Math.max(...row)) === CLASSES.indexOf(image.label);
+    }).length;
+    assert.equal(scaled[s].right, right, `scales ${scales}`);
+  }
+  await assert.rejects(scoreValidation([dir], manifestFile, [[0.5]], [[1, 1]]), /distinct positive multiples/);
   await assert.rejects(scoreValidation([], manifestFile, [[0.5]]), /name at least one classifier folder/);
 });
